@@ -14,13 +14,19 @@
 
 pub mod challenge;
 pub mod client;
+pub mod client_auth;
 pub mod clock;
 pub mod discovery;
 pub mod error;
+pub mod exchange;
 pub mod http;
+pub mod jwt;
 pub mod secret;
 
 pub use client::{Client, ClientBuilder, EventHook, HttpEvent};
+pub use client_auth::{AuthMethod, ClientCredentials, PrivateKey, SigningAlg};
+pub use discovery::{AuthorizationServerMetadata, Discovery, DiscoveryOptions, ProtectedResourceMetadata, ResourceMatch};
+pub use exchange::{AccessToken, IdJag, IdJagRequest, IdTokenRefresh, RedeemRequest, SubjectTokenType};
 pub use error::{Action, Error, ErrorKind, OAuthErrorResponse, Result, Step};
 pub use secret::SecretString;
 
