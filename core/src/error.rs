@@ -302,6 +302,12 @@ impl Error {
         self
     }
 
+    /// Attaches an OAuth error body without changing the kind.
+    pub fn with_oauth_body(mut self, body: OAuthErrorResponse) -> Self {
+        self.oauth = Some(Box::new(body));
+        self
+    }
+
     /// Attaches a stable machine-readable reason (e.g. a verifier rejection reason).
     pub fn with_reason(mut self, reason: &'static str) -> Self {
         self.reason = Some(reason);
@@ -472,6 +478,37 @@ impl fmt::Debug for Error {
             d.field("source", &s.to_string());
         }
         d.finish()
+    }
+}
+
+/// A cause reduced to its message, used when an error is cloned (e.g. shared by the waiters of
+/// a single-flight exchange).
+#[derive(Debug)]
+struct SourceText(String);
+
+impl fmt::Display for SourceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SourceText {}
+
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        Error {
+            kind: self.kind,
+            step: self.step,
+            action: self.action,
+            message: self.message.clone(),
+            status: self.status,
+            oauth: self.oauth.clone(),
+            reason: self.reason,
+            source: self
+                .source
+                .as_ref()
+                .map(|s| Box::new(SourceText(s.to_string())) as Source),
+        }
     }
 }
 

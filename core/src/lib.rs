@@ -16,19 +16,23 @@ pub mod challenge;
 pub mod client;
 pub mod client_auth;
 pub mod clock;
+pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod exchange;
 pub mod http;
 pub mod jwt;
 pub mod secret;
+pub mod session;
 
 pub use client::{Client, ClientBuilder, EventHook, HttpEvent};
 pub use client_auth::{AuthMethod, ClientCredentials, PrivateKey, SigningAlg};
 pub use discovery::{AuthorizationServerMetadata, Discovery, DiscoveryOptions, ProtectedResourceMetadata, ResourceMatch};
 pub use exchange::{AccessToken, IdJag, IdJagRequest, IdTokenRefresh, RedeemRequest, SubjectTokenType};
 pub use error::{Action, Error, ErrorKind, OAuthErrorResponse, Result, Step};
+pub use config::{ClientConfig, IdpConfig, SessionConfig};
 pub use secret::SecretString;
+pub use session::{Session, SessionBuilder, Token};
 
 /// Token type and grant URNs (SPEC §0.3).
 pub mod urn {
