@@ -1,0 +1,473 @@
+//! The client protocol over real loopback HTTP against the testkit (IdP, AS, MCP server):
+//! every step of SPEC §1 steps 2–4 and every failure path of §2.D, §2.F, §3 and §4.1.
+
+use idjag::http::HttpConfig;
+use idjag::{
+    AuthMethod, Client, ClientCredentials, Discovery, DiscoveryOptions, ErrorKind, IdJagRequest,
+    PrivateKey, RedeemRequest, SecretString, SigningAlg, Step, SubjectTokenType,
+};
+use idjag_testkit::{AsMetadataVariants, Endpoint, Fault, Options, TestKit};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn client() -> Client {
+    Client::new().expect("client")
+}
+
+fn kit_creds(c: &idjag_testkit::Client) -> ClientCredentials {
+    let mut creds = ClientCredentials::new(c.client_id.clone());
+    if let Some(s) = &c.client_secret {
+        creds = creds.with_secret(s.as_str());
+    }
+    if let Some(pem) = &c.private_key_pem {
+        let alg = SigningAlg::from_code(c.key_alg.as_deref().unwrap_or("ES256")).expect("alg");
+        let mut k = PrivateKey::from_pem(&SecretString::new(pem.as_str()), alg).expect("pem");
+        if let Some(kid) = &c.key_id {
+            k = k.with_kid(kid.clone());
+        }
+        creds = creds.with_private_key(k);
+    }
+    creds
+}
+
+fn leg1(kit: &TestKit, d: &Discovery, subject: &str, tt: SubjectTokenType) -> IdJagRequest {
+    IdJagRequest::new(
+        kit.idp_token_endpoint(),
+        d.audience(),
+        subject,
+        tt,
+        kit_creds(&kit.idp_client()),
+    )
+    .resource(d.resource())
+    .idp_issuer(kit.idp_issuer())
+    .scope("mcp:read")
+}
+
+fn leg2(d: &Discovery, assertion: SecretString, creds: ClientCredentials) -> RedeemRequest {
+    let meta = &d.authorization_server;
+    let mut r = RedeemRequest::new(
+        meta.token_endpoint.clone().expect("token endpoint"),
+        assertion,
+        creds,
+    )
+    .issuer(meta.issuer.clone())
+    .resource(d.resource());
+    r.auth_methods_supported = meta.token_endpoint_auth_methods_supported.clone();
+    r
+}
+
+fn mcp_initialize(kit: &TestKit, token: &str) -> u16 {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let resp = agent
+        .post(kit.mcp_url())
+        .header("authorization", &format!("Bearer {token}"))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .send(
+            json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+                "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})
+            .to_string()
+            .as_bytes(),
+        )
+        .expect("mcp");
+    resp.status().as_u16()
+}
+
+/// SPEC §1 steps 2–4 end to end, then the access token opens the MCP server.
+#[test]
+fn full_flow_over_loopback() {
+    let kit = TestKit::start();
+    let c = client();
+    let d = c
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect("discover");
+    assert_eq!(d.resource(), kit.mcp_url());
+    assert_eq!(d.audience(), kit.as_issuer());
+    assert!(d.authorization_server.supports_id_jag_profile());
+    assert_eq!(d.resource_metadata_url, kit.prm_url());
+    assert!(d.challenged_scope.is_some(), "the 401 carried a scope");
+
+    let idt = kit.mint_id_token("alice");
+    let jag = c
+        .request_id_jag(&leg1(&kit, &d, &idt, SubjectTokenType::IdToken))
+        .expect("leg 1");
+    assert_eq!(jag.issued_token_type, idjag::urn::TOKEN_TYPE_ID_JAG);
+    assert!(jag.expires_at.is_some());
+    let claims = idjag::jwt::inspect(jag.assertion.expose_secret(), 0).expect("jwt");
+    assert_eq!(claims.kind, idjag::jwt::TokenKind::IdJag);
+    assert_eq!(claims.claims["aud"], json!(kit.as_issuer()));
+    assert_eq!(claims.claims["resource"], json!(kit.mcp_url()));
+
+    let at = c
+        .redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_client())))
+        .expect("leg 2");
+    assert_eq!(at.token_type, "Bearer");
+    assert!(at.expires_at.is_some());
+    assert_eq!(mcp_initialize(&kit, at.access_token.expose_secret()), 200);
+    assert_eq!(mcp_initialize(&kit, "not-a-token"), 401);
+}
+
+/// SPEC §2.C item 6: every client authentication method, at the IdP and at the AS.
+#[test]
+fn every_client_authentication_method() {
+    let kit = TestKit::start();
+    let c = client();
+    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+    for (idp_client, method) in [
+        (kit.idp_client(), AuthMethod::ClientSecretBasic),
+        (kit.idp_client(), AuthMethod::ClientSecretPost),
+        (kit.idp_jwt_client(), AuthMethod::PrivateKeyJwt),
+        (kit.idp_public_client(), AuthMethod::None),
+    ] {
+        let id_token = kit.mint_id_token_with(&{
+            let mut s = idjag_testkit::IdTokenSpec::new("bob");
+            s.aud = Some(idp_client.client_id.clone());
+            s
+        });
+        let mut req = leg1(&kit, &d, &id_token, SubjectTokenType::IdToken);
+        req.client = kit_creds(&idp_client).with_method(method);
+        c.request_id_jag(&req)
+            .unwrap_or_else(|e| panic!("IdP {method:?}: {e}"));
+    }
+    for (as_client, method) in [
+        (kit.as_client(), AuthMethod::ClientSecretBasic),
+        (kit.as_client(), AuthMethod::ClientSecretPost),
+        (kit.as_jwt_client(), AuthMethod::PrivateKeyJwt),
+        (kit.as_post_client(), AuthMethod::ClientSecretPost),
+    ] {
+        kit.map_client(&kit.idp_client().client_id, &as_client.client_id);
+        let jag = c
+            .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("bob"), SubjectTokenType::IdToken))
+            .expect("leg 1");
+        let at = c
+            .redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&as_client).with_method(method)))
+            .unwrap_or_else(|e| panic!("AS {method:?}: {e}"));
+        assert_eq!(mcp_initialize(&kit, at.access_token.expose_secret()), 200);
+    }
+    // Chosen from metadata: the post-only client is registered for client_secret_post only
+    // and the default chooses basic (RFC 8414 default order) → the AS must refuse it.
+    kit.map_client(&kit.idp_client().client_id, &kit.as_post_client().client_id);
+    let jag = c
+        .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("bob"), SubjectTokenType::IdToken))
+        .expect("leg 1");
+    let e = c
+        .redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_post_client())))
+        .expect_err("basic refused for a post-only client");
+    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_client"));
+    assert_eq!(e.status(), Some(401));
+}
+
+/// SPEC §2.M: SAML assertion and IdP refresh token as subject tokens; OIDC refresh grant
+/// with rotation (SPEC §2.J item 4).
+#[test]
+fn saml_and_refresh_token_subjects_and_id_token_refresh() {
+    let kit = TestKit::start();
+    let c = client();
+    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+    let saml = kit.mint_saml_assertion("carol");
+    let jag = c
+        .request_id_jag(&leg1(&kit, &d, &saml, SubjectTokenType::Saml2))
+        .expect("saml2 subject");
+    let sub = idjag::jwt::inspect(jag.assertion.expose_secret(), 0).expect("jwt").claims["sub"].clone();
+    assert_eq!(sub, json!("carol"));
+
+    let rt = kit.issue_refresh_token("dave");
+    c.request_id_jag(&leg1(&kit, &d, &rt, SubjectTokenType::RefreshToken))
+        .expect("refresh_token subject");
+
+    let creds = kit_creds(&kit.idp_client());
+    let r = c
+        .refresh_id_token(&kit.idp_token_endpoint(), Some(kit.idp_issuer()), &SecretString::new(rt.as_str()), &creds, None)
+        .expect("refresh grant");
+    let rotated = r.refresh_token.expect("rotated");
+    assert_ne!(rotated.expose_secret(), rt);
+    let e = c
+        .refresh_id_token(&kit.idp_token_endpoint(), None, &SecretString::new(rt.as_str()), &creds, None)
+        .expect_err("old refresh token is dead after rotation");
+    assert_eq!(e.step(), Step::IdpRefresh);
+    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_grant"));
+    c.refresh_id_token(&kit.idp_token_endpoint(), None, &rotated, &creds, None)
+        .expect("rotated one works");
+}
+
+/// SPEC §2.I: IdP and AS OAuth errors arrive typed, with the right action, without secrets.
+#[test]
+fn oauth_errors_are_typed_and_secret_free() {
+    let kit = TestKit::start();
+    let c = client();
+    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+
+    let mut expired = idjag_testkit::IdTokenSpec::new("erin");
+    expired.exp = Some(kit.now() - 3600);
+    expired.iat = Some(kit.now() - 7200);
+    let stale = kit.mint_id_token_with(&expired);
+    let e = c
+        .request_id_jag(&leg1(&kit, &d, &stale, SubjectTokenType::IdToken))
+        .expect_err("expired subject");
+    assert_eq!(e.kind(), ErrorKind::OauthError);
+    assert_eq!(e.step(), Step::IdpExchange);
+    assert_eq!(e.action(), idjag::Action::Reauthenticate);
+    assert!(!format!("{e} {e:?}").contains(&stale));
+
+    let mut wrong_aud = leg1(&kit, &d, &kit.mint_id_token("erin"), SubjectTokenType::IdToken);
+    wrong_aud.audience = "https://unknown-as.example".into();
+    let e = c.request_id_jag(&wrong_aud).expect_err("unknown audience");
+    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_target"));
+    assert_eq!(e.action(), idjag::Action::Reconfigure);
+
+    let mut bad_secret = leg1(&kit, &d, &kit.mint_id_token("erin"), SubjectTokenType::IdToken);
+    bad_secret.client = ClientCredentials::new(kit.idp_client().client_id).with_secret("planted-wrong-secret");
+    let e = c.request_id_jag(&bad_secret).expect_err("bad secret");
+    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_client"));
+    assert_eq!(e.status(), Some(401));
+    assert!(!format!("{e} {e:?}").contains("planted-wrong-secret"));
+
+    // AS: an ID-JAG is single-use (SPEC §2.G item 12) → invalid_grant, action retry.
+    let jag = c
+        .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("erin"), SubjectTokenType::IdToken))
+        .expect("leg 1");
+    let again = jag.assertion.clone();
+    c.redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_client()))).expect("first use");
+    let e = c
+        .redeem_id_jag(&leg2(&d, again.clone(), kit_creds(&kit.as_client())))
+        .expect_err("replay");
+    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_grant"));
+    assert_eq!(e.step(), Step::AsGrant);
+    assert_eq!(e.action(), idjag::Action::Retry);
+    assert!(!format!("{e} {e:?}").contains(again.expose_secret()));
+
+    // AS: client_id claim must match the authenticated client.
+    let jag = c
+        .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("erin"), SubjectTokenType::IdToken))
+        .expect("leg 1");
+    let e = c
+        .redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_jwt_client())))
+        .expect_err("client mismatch");
+    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_grant"));
+}
+
+/// SPEC §3.4: RFC 8414 path insertion, OIDC fallbacks, exact issuer check.
+#[test]
+fn authorization_server_discovery_variants() {
+    for variants in [
+        AsMetadataVariants::default(),
+        AsMetadataVariants::oidc_only(),
+        AsMetadataVariants {
+            rfc8414: false,
+            oidc_insert: false,
+            oidc_append: true,
+        },
+    ] {
+        let kit = TestKit::start_with(Options {
+            as_path: Some("/tenants/acme".into()),
+            as_metadata: variants.clone(),
+            ..Options::default()
+        });
+        assert!(kit.as_issuer().ends_with("/tenants/acme"));
+        let d = client()
+            .discover(kit.mcp_url(), &DiscoveryOptions::default())
+            .unwrap_or_else(|e| panic!("{variants:?}: {e}"));
+        assert_eq!(d.audience(), kit.as_issuer());
+    }
+    let kit = TestKit::start();
+    kit.set_fault(Endpoint::AsMetadata, Fault::WrongIssuer { issuer: "https://attacker.example".into() });
+    let e = client()
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect_err("issuer mismatch");
+    assert_eq!(e.kind(), ErrorKind::IssuerMismatch);
+    assert_eq!(e.step(), Step::Discovery);
+}
+
+/// SPEC §3.1–3.3: header-first PRM, well-known fallbacks, `resource` validation.
+#[test]
+fn protected_resource_discovery_and_resource_check() {
+    let kit = TestKit::start();
+    let c = client();
+    // Without a probe: path-inserted well-known URL.
+    let d = c
+        .discover(kit.mcp_url(), &DiscoveryOptions { skip_probe: true, ..Default::default() })
+        .expect("well-known");
+    assert_eq!(d.resource(), kit.mcp_url());
+
+    let kit = TestKit::start();
+    kit.set_fault(Endpoint::Prm, Fault::Patch {
+        set: serde_json::from_value(json!({"resource": "http://127.0.0.1:1/elsewhere"})).expect("map"),
+    });
+    let e = client()
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect_err("resource mismatch");
+    assert_eq!(e.kind(), ErrorKind::ResourceMismatch);
+
+    let kit = TestKit::start();
+    kit.set_fault(Endpoint::Prm, Fault::Patch {
+        set: serde_json::from_value(json!({"authorization_servers": []})).expect("map"),
+    });
+    let e = client()
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect_err("no AS");
+    assert_eq!(e.kind(), ErrorKind::NotSupported);
+
+    let kit = TestKit::start();
+    kit.set_fault(Endpoint::AsMetadata, Fault::Patch {
+        set: serde_json::from_value(json!({"authorization_grant_profiles_supported": null, "grant_types_supported": ["authorization_code"]})).expect("map"),
+    });
+    let e = client()
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect_err("no EMA");
+    assert_eq!(e.kind(), ErrorKind::NotSupported);
+}
+
+/// SPEC §4.1 items 6–7: redirects, size caps, content types, malformed bodies, status codes.
+#[test]
+fn hostile_and_broken_servers() {
+    let cases: Vec<(Endpoint, Fault, ErrorKind)> = vec![
+        (Endpoint::AsMetadata, Fault::Oversized { bytes: 2 * 1024 * 1024 }, ErrorKind::ResponseTooLarge),
+        (Endpoint::AsMetadata, Fault::MalformedJson, ErrorKind::ResponseInvalid),
+        (Endpoint::Prm, Fault::WrongContentType { content_type: None }, ErrorKind::ResponseInvalid),
+        (Endpoint::Prm, Fault::status(500, "oops"), ErrorKind::HttpStatus),
+        (Endpoint::AsMetadata, Fault::Redirect { location: "https://evil.example/meta".into(), status: None }, ErrorKind::RedirectRefused),
+    ];
+    for (ep, fault, kind) in cases {
+        let kit = TestKit::start();
+        kit.set_fault(ep, fault.clone());
+        let e = client()
+            .discover(kit.mcp_url(), &DiscoveryOptions::default())
+            .expect_err("must fail");
+        assert_eq!(e.kind(), kind, "{ep:?} {fault:?}: {e}");
+    }
+    // Same-origin metadata redirect is followed (a few hops at most).
+    let kit = TestKit::start();
+    kit.set_fault_times(Endpoint::Prm, Fault::Redirect { location: kit.prm_root_url(), status: Some(307) }, 1);
+    client()
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect("same-origin redirect followed");
+
+    // Token endpoints never redirect; oversized and malformed token responses.
+    for (fault, kind) in [
+        (Fault::Redirect { location: "/token2".into(), status: Some(307) }, ErrorKind::RedirectRefused),
+        (Fault::Oversized { bytes: 100 * 1024 }, ErrorKind::ResponseTooLarge),
+        (Fault::MalformedJson, ErrorKind::ResponseInvalid),
+        (Fault::WrongContentType { content_type: Some("text/html".into()) }, ErrorKind::ResponseInvalid),
+        (Fault::status(503, "{\"error\":\"temporarily_unavailable\"}"), ErrorKind::OauthError),
+    ] {
+        let kit = TestKit::start();
+        let c = client();
+        let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+        kit.set_fault(Endpoint::IdpToken, fault.clone());
+        let e = c
+            .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("frank"), SubjectTokenType::IdToken))
+            .expect_err("token endpoint fault");
+        assert_eq!(e.kind(), kind, "{fault:?}: {e}");
+        assert_eq!(e.step(), Step::IdpExchange);
+    }
+}
+
+/// Timeouts and refused connections: typed errors, within the bound, no hang.
+#[test]
+fn timeouts_and_refused_connections() {
+    let kit = TestKit::start();
+    kit.set_fault(Endpoint::Prm, Fault::delay_ms(3000));
+    let c = Client::builder()
+        .http_config(HttpConfig {
+            total_timeout: Duration::from_millis(400),
+            read_timeout: Duration::from_millis(400),
+            ..HttpConfig::default()
+        })
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let e = c
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect_err("timeout");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert_eq!(e.action(), idjag::Action::Retry);
+    assert!(started.elapsed() < Duration::from_secs(3), "bounded by the timeout");
+
+    // A port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let e = client()
+        .discover(&format!("http://127.0.0.1:{port}/mcp"), &DiscoveryOptions::default())
+        .expect_err("refused");
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+
+    let e = client()
+        .discover("http://mcp.example.com/mcp", &DiscoveryOptions::default())
+        .expect_err("plain http to a public host");
+    assert_eq!(e.kind(), ErrorKind::InsecureUrl);
+}
+
+/// Enterprise PKI: extra CA roots from PEM, over real loopback TLS.
+#[test]
+fn extra_ca_roots_over_tls() {
+    let kit = TestKit::start_with(Options { tls: true, ..Options::default() });
+    assert!(kit.mcp_url().starts_with("https://"));
+    let e = client()
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect_err("unknown CA");
+    assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
+    let c = Client::builder()
+        .http_config(HttpConfig {
+            ca_bundle_pem: kit.ca_pem().map(str::to_string),
+            ..HttpConfig::default()
+        })
+        .build()
+        .expect("client");
+    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("trusted");
+    let jag = c
+        .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("gina"), SubjectTokenType::IdToken))
+        .expect("leg 1 over TLS");
+    c.redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_client())))
+        .expect("leg 2 over TLS");
+    let bad = Client::builder()
+        .http_config(HttpConfig { ca_bundle_pem: Some("not pem".into()), ..HttpConfig::default() })
+        .build()
+        .expect_err("bad pem");
+    assert_eq!(bad.kind(), ErrorKind::Configuration);
+}
+
+/// Events carry step/method/URL/status/duration/bytes and never a secret; discovery is cached
+/// and connections are reused (keep-alive).
+#[test]
+fn events_cache_and_keep_alive() {
+    let kit = TestKit::start();
+    let events: Arc<Mutex<Vec<idjag::HttpEvent>>> = Arc::default();
+    let sink = events.clone();
+    let c = Client::builder()
+        .on_event(Arc::new(move |e: &idjag::HttpEvent| sink.lock().expect("l").push(e.clone())))
+        .build()
+        .expect("client");
+    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+    let first = events.lock().expect("l").len();
+    assert_eq!(first, 3, "probe, PRM, AS metadata");
+    c.discover(kit.mcp_url(), &DiscoveryOptions { skip_probe: true, ..Default::default() })
+        .expect("cached");
+    assert_eq!(events.lock().expect("l").len(), first, "PRM and AS metadata come from the cache");
+
+    let idt = kit.mint_id_token("hank");
+    kit.reset_counters();
+    for _ in 0..5 {
+        let jag = c
+            .request_id_jag(&leg1(&kit, &d, &idt, SubjectTokenType::IdToken))
+            .expect("leg 1");
+        c.redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_client()))).expect("leg 2");
+    }
+    let counters = kit.counters();
+    assert_eq!(counters.requests(Endpoint::IdpToken), 5);
+    assert_eq!(counters.requests(Endpoint::AsToken), 5);
+    assert!(
+        counters.connections(Endpoint::IdpToken) <= 2,
+        "keep-alive reuses connections: {counters:?}"
+    );
+    let all = events.lock().expect("l").clone();
+    let shown = format!("{all:?}");
+    assert!(!shown.contains(&idt));
+    assert!(all.iter().any(|e| e.step == Step::IdpExchange && e.status == Some(200) && e.bytes > 0));
+    assert!(all.iter().any(|e| e.step == Step::AsGrant));
+}
