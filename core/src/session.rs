@@ -75,6 +75,10 @@ struct SlotState {
     token: Option<Token>,
     /// When the cached token was minted (ms), for challenge bookkeeping.
     minted_at_ms: i64,
+    /// Unix seconds from which the cached token is renewed.
+    renew_at: i64,
+    /// Whether the cached token was minted in answer to a challenge.
+    by_challenge: bool,
     in_flight: bool,
     flight: u64,
     last: Option<(u64, Error)>,
@@ -398,7 +402,7 @@ impl Session {
                 let fresh = now - g.minted_at_ms < CHALLENGE_WINDOW_MS;
                 // Several requests that failed with the same old token: the first challenge
                 // re-minted moments ago; hand that token to the others.
-                let just_minted = now - g.minted_at_ms < JUST_MINTED_MS;
+                let just_minted = g.by_challenge && now - g.minted_at_ms < JUST_MINTED_MS;
                 drop(g);
                 let mut st = lock(&entry.state);
                 if let Some(s) = st.as_mut() {
@@ -524,12 +528,12 @@ impl Session {
         Ok((key, slot))
     }
 
-    fn usable(&self, t: &Token) -> bool {
+    /// When a token minted now and expiring at `expires_at` should be renewed: `margin`
+    /// before expiry, but at most half its lifetime (short tokens renew at half-life).
+    fn renew_at(&self, expires_at: i64) -> i64 {
         let now = self.now_ms() / 1000;
-        let lifetime = (t.expires_at - now).max(0);
-        // Short tokens renew at half-life rather than never being "fresh enough".
-        let margin = self.inner.margin_s.min(lifetime / 2);
-        t.expires_at - margin > now
+        let lifetime = (expires_at - now).max(0);
+        expires_at - self.inner.margin_s.min(lifetime / 2)
     }
 
     fn token_from_slot(&self, server_url: &str, key: &TokenKey, slot: &Slot, force: bool) -> Result<Token> {
@@ -538,7 +542,7 @@ impl Session {
         loop {
             if !forced {
                 if let Some(t) = &g.token {
-                    if self.usable(t) {
+                    if self.now_ms() / 1000 < g.renew_at {
                         return Ok(t.clone());
                     }
                 }
@@ -570,6 +574,8 @@ impl Session {
                 Ok(t) => {
                     g.token = Some(t.clone());
                     g.minted_at_ms = self.now_ms();
+                    g.renew_at = self.renew_at(t.expires_at);
+                    g.by_challenge = force;
                     g.last = None;
                     Ok(t)
                 }

@@ -1,0 +1,298 @@
+//! `Session` against the testkit over loopback: cache, renewal timing (injected clock),
+//! single-flight under 32+ threads, challenges, subject-token lifecycle (SPEC §1 steps 5–6,
+//! §2.J, §4.1 items 8–10).
+
+use idjag::clock::ManualClock;
+use idjag::{ErrorKind, Session, SessionConfig, Step};
+use idjag_testkit::{Endpoint, Fault, TestKit};
+use serde_json::json;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+fn config(kit: &TestKit, subject: Option<String>, refresh: Option<String>) -> SessionConfig {
+    let idp = kit.idp_client();
+    let cl = kit.as_client();
+    let mut v = json!({
+        "idp": {"issuer": kit.idp_issuer(), "client_id": idp.client_id, "client_secret": idp.client_secret},
+        "client": {"client_id": cl.client_id, "client_secret": cl.client_secret},
+    });
+    if let Some(s) = subject {
+        v["subject_token"] = json!(s);
+    }
+    if let Some(r) = refresh {
+        v["idp_refresh_token"] = json!(r);
+    }
+    SessionConfig::from_json(&v.to_string()).expect("config")
+}
+
+fn session(kit: &TestKit, clock: &ManualClock) -> Session {
+    Session::builder(config(kit, Some(kit.mint_id_token("alice")), None))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("session")
+}
+
+fn token_requests(kit: &TestKit) -> (u64, u64) {
+    let c = kit.counters();
+    (c.requests(Endpoint::IdpToken), c.requests(Endpoint::AsToken))
+}
+
+/// Hot path: no I/O. Cold path: discovery + two legs. Warm path: exactly two requests.
+#[test]
+fn cold_hot_and_warm_paths() {
+    let kit = TestKit::start();
+    let clock = ManualClock::starting_now();
+    let s = session(&kit, &clock);
+    let t1 = s.access_token(kit.mcp_url()).expect("cold");
+    assert_eq!(t1.resource, kit.mcp_url());
+    assert_eq!(t1.authorization_server, kit.as_issuer());
+    assert!(t1.id_jag_claims.as_ref().is_some_and(|c| c["sub"] == json!("alice")));
+    assert_eq!(token_requests(&kit), (1, 1));
+    let total_before = kit.counters().servers.values().map(|c| c.requests).sum::<u64>();
+
+    let t2 = s.access_token(kit.mcp_url()).expect("hot");
+    assert_eq!(t2.access_token.expose_secret(), t1.access_token.expose_secret());
+    let total_after = kit.counters().servers.values().map(|c| c.requests).sum::<u64>();
+    assert_eq!(total_before, total_after, "a cache hit does no I/O at all");
+
+    // Renewal timing (SPEC §1 step 6): 300 s tokens, 60 s margin.
+    clock.advance(Duration::from_secs(239));
+    s.access_token(kit.mcp_url()).expect("still fresh");
+    assert_eq!(token_requests(&kit), (1, 1));
+    clock.advance(Duration::from_secs(2));
+    kit.reset_counters();
+    let t3 = s.access_token(kit.mcp_url()).expect("renewed");
+    assert_ne!(t3.access_token.expose_secret(), t1.access_token.expose_secret());
+    let c = kit.counters();
+    let all: u64 = c.servers.values().map(|c| c.requests).sum();
+    assert_eq!(all, 2, "warm path: exactly leg 1 and leg 2 ({c:?})");
+    assert_eq!(token_requests(&kit), (1, 1));
+    assert_eq!(c.servers.values().map(|c| c.connections).sum::<u64>(), 2, "one connection per server, reused");
+}
+
+/// 32 threads across an expiry → exactly one exchange; errors are shared the same way.
+#[test]
+fn single_flight_under_32_threads() {
+    let kit = TestKit::start();
+    let clock = ManualClock::starting_now();
+    let s = session(&kit, &clock);
+    s.access_token(kit.mcp_url()).expect("warm up");
+    clock.advance(Duration::from_secs(290));
+    kit.reset_counters();
+    kit.set_fault(Endpoint::IdpToken, Fault::delay_ms(200));
+    let barrier = Arc::new(Barrier::new(32));
+    let handles: Vec<_> = (0..32)
+        .map(|_| {
+            let s = s.clone();
+            let b = barrier.clone();
+            let url = kit.mcp_url().to_string();
+            std::thread::spawn(move || {
+                b.wait();
+                s.access_token(&url).map(|t| t.access_token.expose_secret().to_string())
+            })
+        })
+        .collect();
+    let tokens: Vec<String> = handles
+        .into_iter()
+        .map(|h| h.join().expect("no panic").expect("token"))
+        .collect();
+    assert!(tokens.iter().all(|t| t == &tokens[0]), "everyone shares one token");
+    assert_eq!(token_requests(&kit), (1, 1), "exactly one exchange");
+
+    // A failing renewal is shared too: one request, every waiter gets the error.
+    clock.advance(Duration::from_secs(290));
+    kit.reset_counters();
+    kit.clear_faults();
+    kit.set_fault(Endpoint::IdpToken, Fault::Delay { ms: 200 });
+    kit.set_fault(Endpoint::IdpToken, Fault::status(503, r#"{"error":"temporarily_unavailable"}"#));
+    let barrier = Arc::new(Barrier::new(16));
+    let results: Vec<_> = (0..16)
+        .map(|_| {
+            let s = s.clone();
+            let b = barrier.clone();
+            let url = kit.mcp_url().to_string();
+            std::thread::spawn(move || {
+                b.wait();
+                s.access_token(&url).map(|_| ())
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().expect("no panic"))
+        .collect();
+    assert!(results.iter().all(|r| r
+        .as_ref()
+        .is_err_and(|e| e.oauth_error().is_some_and(|o| o.error == "temporarily_unavailable"))));
+    assert_eq!(kit.counters().requests(Endpoint::IdpToken), 1);
+}
+
+/// 401 → one re-exchange; repeated 401s on fresh tokens are bounded.
+#[test]
+fn challenge_401_reexchanges_once_and_is_bounded() {
+    let kit = TestKit::start();
+    let clock = ManualClock::starting_now();
+    let s = session(&kit, &clock);
+    let t1 = s.access_token(kit.mcp_url()).expect("token");
+    kit.reset_counters();
+    let header = format!(r#"Bearer error="invalid_token", resource_metadata="{}""#, kit.prm_url());
+    let t2 = s.handle_challenge(kit.mcp_url(), 401, &header).expect("re-exchange");
+    assert_ne!(t1.access_token.expose_secret(), t2.access_token.expose_secret());
+    assert_eq!(token_requests(&kit), (1, 1));
+    // Concurrent challengers right after: handed the token just minted, no new exchange.
+    let t3 = s.handle_challenge(kit.mcp_url(), 401, &header).expect("dedup");
+    assert_eq!(t3.access_token.expose_secret(), t2.access_token.expose_secret());
+    // The server keeps rejecting fresh tokens: bounded, a typed error, never a loop.
+    clock.advance(Duration::from_secs(3));
+    let mut last = Ok(t3);
+    for _ in 0..5 {
+        clock.advance(Duration::from_secs(3));
+        last = s.handle_challenge(kit.mcp_url(), 401, &header);
+        if last.is_err() {
+            break;
+        }
+    }
+    let e = last.expect_err("bounded");
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    assert_eq!(e.step(), Step::Resource);
+    assert!(token_requests(&kit).0 <= 4);
+}
+
+/// 403 insufficient_scope → step-up with the union of scopes; no progress → denied.
+#[test]
+fn challenge_403_steps_up_scope() {
+    let kit = TestKit::start();
+    let clock = ManualClock::starting_now();
+    let s = session(&kit, &clock);
+    let t1 = s.access_token(kit.mcp_url()).expect("token");
+    let before = t1.scope.clone().unwrap_or_default();
+    assert!(!before.contains(idjag_testkit::ADMIN_SCOPE));
+    let header = format!(
+        r#"Bearer error="insufficient_scope", scope="{}", resource_metadata="{}""#,
+        idjag_testkit::ADMIN_SCOPE,
+        kit.prm_url()
+    );
+    let t2 = s.handle_challenge(kit.mcp_url(), 403, &header).expect("step-up");
+    let granted = t2.scope.clone().unwrap_or_default();
+    assert!(granted.contains(idjag_testkit::ADMIN_SCOPE), "{granted}");
+    for sc in before.split_whitespace() {
+        assert!(granted.contains(sc), "union keeps {sc}: {granted}");
+    }
+    // Later calls use the stepped-up key.
+    let t3 = s.access_token(kit.mcp_url()).expect("cached stepped-up");
+    assert_eq!(t3.access_token.expose_secret(), t2.access_token.expose_secret());
+    // Same challenge again: nothing new to ask for → denied, no loop.
+    let e = s.handle_challenge(kit.mcp_url(), 403, &header).expect_err("no progress");
+    assert_eq!(e.action(), idjag::Action::Denied);
+    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("insufficient_scope"));
+    // 403 without insufficient_scope → denied.
+    let e = s.handle_challenge(kit.mcp_url(), 403, "Bearer").expect_err("plain 403");
+    assert_eq!(e.action(), idjag::Action::Denied);
+    let e = s.handle_challenge(kit.mcp_url(), 500, "Bearer").expect_err("bad status");
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}
+
+/// A challenge pointing at a different `resource_metadata` URL triggers rediscovery.
+#[test]
+fn changed_resource_metadata_triggers_rediscovery() {
+    let kit = TestKit::start();
+    let clock = ManualClock::starting_now();
+    let s = session(&kit, &clock);
+    s.access_token(kit.mcp_url()).expect("token");
+    kit.reset_counters();
+    let header = format!(r#"Bearer error="invalid_token", resource_metadata="{}""#, kit.prm_root_url());
+    s.handle_challenge(kit.mcp_url(), 401, &header).expect("rediscovered");
+    assert_eq!(kit.counters().requests(Endpoint::Prm), 1, "the new PRM URL was fetched");
+    assert_eq!(s.discover(kit.mcp_url()).expect("d").resource_metadata_url, kit.prm_root_url());
+}
+
+/// Expired ID token + IdP refresh token → silent renewal, rotation honoured (SPEC §2.J item 4).
+#[test]
+fn expired_id_token_is_renewed_with_rotating_refresh_token() {
+    let kit = TestKit::start();
+    let clock = ManualClock::starting_now();
+    let mut spec = idjag_testkit::IdTokenSpec::new("ivy");
+    spec.iat = Some(kit.now() - 7200);
+    spec.exp = Some(kit.now() - 3600);
+    let expired = kit.mint_id_token_with(&spec);
+    let rt = kit.issue_refresh_token("ivy");
+    let s = Session::builder(config(&kit, Some(expired), Some(rt)))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("session");
+    let t = s.access_token(kit.mcp_url()).expect("renewed silently");
+    assert!(t.id_jag_claims.is_some_and(|c| c["sub"] == json!("ivy")));
+    assert_eq!(kit.counters().requests(Endpoint::IdpToken), 2, "refresh grant + exchange");
+
+    // The refreshed ID token expires too (1 h): the *rotated* refresh token must be used
+    // (the testkit kills the old one on rotation).
+    clock.advance(Duration::from_secs(3700));
+    kit.reset_counters();
+    s.access_token(kit.mcp_url()).expect("second renewal with the rotated refresh token");
+    assert_eq!(kit.counters().requests(Endpoint::IdpToken), 2);
+}
+
+/// The IdP rejects the subject token and there is no refresh token → reauthentication_required;
+/// `set_subject_token` recovers.
+#[test]
+fn reauthentication_required_and_set_subject_token() {
+    let kit = TestKit::start();
+    let clock = ManualClock::starting_now();
+    // Expired by our clock and no refresh token: fails before any I/O at the IdP.
+    let mut spec = idjag_testkit::IdTokenSpec::new("jo");
+    spec.iat = Some(kit.now() - 7200);
+    spec.exp = Some(kit.now() - 3600);
+    let s = Session::builder(config(&kit, Some(kit.mint_id_token_with(&spec)), None))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("session");
+    let e = s.access_token(kit.mcp_url()).expect_err("expired");
+    assert_eq!(e.kind(), ErrorKind::ReauthenticationRequired);
+    assert_eq!(e.action(), idjag::Action::Reauthenticate);
+    assert_eq!(kit.counters().requests(Endpoint::IdpToken), 0);
+
+    // Valid-looking but rejected by the IdP (wrong audience): invalid_grant → reauth.
+    let mut spec = idjag_testkit::IdTokenSpec::new("jo");
+    spec.aud = Some("someone-else".into());
+    s.set_subject_token(kit.mint_id_token_with(&spec), idjag::SubjectTokenType::IdToken, None)
+        .expect("set");
+    let e = s.access_token(kit.mcp_url()).expect_err("rejected");
+    assert_eq!(e.kind(), ErrorKind::ReauthenticationRequired);
+    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_grant"));
+
+    s.set_subject_token(kit.mint_id_token("jo"), idjag::SubjectTokenType::IdToken, None)
+        .expect("set");
+    s.access_token(kit.mcp_url()).expect("signed in again");
+
+    let none = Session::builder(config(&kit, None, None)).build().expect("session");
+    let e = none.access_token(kit.mcp_url()).expect_err("no subject");
+    assert_eq!(e.kind(), ErrorKind::ReauthenticationRequired);
+    assert!(none.set_subject_token("", idjag::SubjectTokenType::IdToken, None).is_err());
+}
+
+/// Rejected subject token + refresh token: refresh once, then succeed.
+#[test]
+fn rejected_subject_token_is_refreshed_once() {
+    let kit = TestKit::start();
+    let mut spec = idjag_testkit::IdTokenSpec::new("kim");
+    spec.aud = Some("not-this-client".into());
+    let s = Session::new(config(&kit, Some(kit.mint_id_token_with(&spec)), Some(kit.issue_refresh_token("kim"))))
+        .expect("session");
+    s.access_token(kit.mcp_url()).expect("refreshed after invalid_grant");
+    assert_eq!(kit.counters().requests(Endpoint::IdpToken), 3, "exchange, refresh, exchange");
+}
+
+/// A fresh ID-JAG per redemption; invalidate drops cached state.
+#[test]
+fn invalidate_and_fresh_id_jag_per_redemption() {
+    let kit = TestKit::start();
+    let s = Session::new(config(&kit, Some(kit.mint_id_token("lee")), None)).expect("session");
+    let t1 = s.access_token(kit.mcp_url()).expect("t1");
+    s.invalidate(kit.mcp_url());
+    let t2 = s.access_token(kit.mcp_url()).expect("t2");
+    assert_ne!(t1.access_token.expose_secret(), t2.access_token.expose_secret());
+    let j1 = t1.id_jag_claims.expect("claims");
+    let j2 = t2.id_jag_claims.expect("claims");
+    assert_ne!(j1["jti"], j2["jti"], "each redemption used a new ID-JAG");
+    assert_eq!(token_requests(&kit), (2, 2));
+    assert!(!format!("{s:?}").contains("lee"));
+}
