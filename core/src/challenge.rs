@@ -54,9 +54,11 @@ impl ResourceChallenge {
                 .iter()
                 .filter(|c| c.scheme.eq_ignore_ascii_case("dpop")),
         );
-        ordered.extend(challenges.iter().filter(|c| {
-            !c.is_bearer() && !c.scheme.eq_ignore_ascii_case("dpop")
-        }));
+        ordered.extend(
+            challenges
+                .iter()
+                .filter(|c| !c.is_bearer() && !c.scheme.eq_ignore_ascii_case("dpop")),
+        );
         let find = |name: &str| {
             ordered
                 .iter()
@@ -73,7 +75,10 @@ impl ResourceChallenge {
 
     /// Parses one or more `WWW-Authenticate` header values.
     pub fn parse<'a>(headers: impl IntoIterator<Item = &'a str>) -> Self {
-        let all: Vec<Challenge> = headers.into_iter().flat_map(parse_www_authenticate).collect();
+        let all: Vec<Challenge> = headers
+            .into_iter()
+            .flat_map(parse_www_authenticate)
+            .collect();
         ResourceChallenge::from_challenges(&all)
     }
 }

@@ -288,36 +288,61 @@ impl ClientCredentials {
     pub(crate) fn apply(
         &self,
         method: AuthMethod,
-        issuer: Option<&str>,
-        token_endpoint: &str,
-        clock: &dyn Clock,
+        target: &AuthTarget<'_>,
         form: &mut Vec<(&'static str, String)>,
         headers: &mut Vec<(String, String)>,
-        step: Step,
     ) -> Result<()> {
+        let AuthTarget {
+            issuer,
+            token_endpoint,
+            clock,
+            step,
+        } = *target;
         self.check_material(method, step)?;
         match method {
             AuthMethod::None => form.push(("client_id", self.client_id.clone())),
             AuthMethod::ClientSecretBasic => {
-                let secret = self.client_secret.as_ref().map(|s| s.expose_secret()).unwrap_or("");
-                headers.push(("authorization".into(), basic_auth_header(&self.client_id, secret)));
+                let secret = self
+                    .client_secret
+                    .as_ref()
+                    .map(|s| s.expose_secret())
+                    .unwrap_or("");
+                headers.push((
+                    "authorization".into(),
+                    basic_auth_header(&self.client_id, secret),
+                ));
             }
             AuthMethod::ClientSecretPost => {
                 form.push(("client_id", self.client_id.clone()));
-                let secret = self.client_secret.as_ref().map(|s| s.expose_secret()).unwrap_or("");
+                let secret = self
+                    .client_secret
+                    .as_ref()
+                    .map(|s| s.expose_secret())
+                    .unwrap_or("");
                 form.push(("client_secret", secret.to_string()));
             }
             AuthMethod::PrivateKeyJwt => {
-                let key = self.private_key.as_ref().ok_or_else(|| {
-                    Error::internal(step, "private key disappeared")
-                })?;
+                let key = self
+                    .private_key
+                    .as_ref()
+                    .ok_or_else(|| Error::internal(step, "private key disappeared"))?;
                 let aud = match (self.assertion_audience, issuer) {
                     (AssertionAudience::Issuer, Some(i)) => i,
                     _ => token_endpoint,
                 };
-                let jwt = client_assertion(&self.client_id, aud, key, self.assertion_typ.as_deref(), clock, step)?;
+                let jwt = client_assertion(
+                    &self.client_id,
+                    aud,
+                    key,
+                    self.assertion_typ.as_deref(),
+                    clock,
+                    step,
+                )?;
                 form.push(("client_id", self.client_id.clone()));
-                form.push(("client_assertion_type", urn::CLIENT_ASSERTION_JWT_BEARER.to_string()));
+                form.push((
+                    "client_assertion_type",
+                    urn::CLIENT_ASSERTION_JWT_BEARER.to_string(),
+                ));
                 form.push(("client_assertion", jwt));
             }
         }
@@ -326,8 +351,20 @@ impl ClientCredentials {
 
     /// The secret values these credentials may put on the wire (for scrubbing errors).
     pub(crate) fn secret_values(&self) -> Vec<&str> {
-        self.client_secret.iter().map(|s| s.expose_secret()).collect()
+        self.client_secret
+            .iter()
+            .map(|s| s.expose_secret())
+            .collect()
     }
+}
+
+/// Where a client authenticates: the server's issuer and token endpoint.
+#[derive(Clone, Copy)]
+pub(crate) struct AuthTarget<'a> {
+    pub(crate) issuer: Option<&'a str>,
+    pub(crate) token_endpoint: &'a str,
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) step: Step,
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
@@ -369,7 +406,10 @@ fn client_assertion(
         Error::new(
             ErrorKind::Configuration,
             step,
-            format!("could not sign the client assertion with the {} key", key.alg.code()),
+            format!(
+                "could not sign the client assertion with the {} key",
+                key.alg.code()
+            ),
         )
     })
 }
@@ -418,7 +458,10 @@ mod tests {
         );
         let forced = ClientCredentials::new("c").with_method(AuthMethod::PrivateKeyJwt);
         assert_eq!(
-            forced.choose_method(None, Step::AsGrant).unwrap_err().kind(),
+            forced
+                .choose_method(None, Step::AsGrant)
+                .unwrap_err()
+                .kind(),
             ErrorKind::Configuration
         );
     }

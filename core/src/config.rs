@@ -21,7 +21,9 @@
 //! Unknown keys and contradictory settings are [`ErrorKind::Configuration`] errors whose
 //! message names the key. Error messages never contain a configured value.
 
-use crate::client_auth::{AssertionAudience, AuthMethod, ClientCredentials, PrivateKey, SigningAlg};
+use crate::client_auth::{
+    AssertionAudience, AuthMethod, ClientCredentials, PrivateKey, SigningAlg,
+};
 use crate::discovery::ResourceMatch;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exchange::SubjectTokenType;
@@ -198,19 +200,27 @@ impl SessionConfig {
             ));
         }
         if let Some(i) = &self.idp.issuer {
-            crate::http::check_url(i, crate::Step::Config)
-                .map_err(|e| Error::configuration(format!("configuration key `idp.issuer`: {}", e.message())))?;
+            crate::http::check_url(i, crate::Step::Config).map_err(|e| {
+                Error::configuration(format!("configuration key `idp.issuer`: {}", e.message()))
+            })?;
         }
         if let Some(t) = &self.idp.token_endpoint {
             crate::http::check_url(t, crate::Step::Config).map_err(|e| {
-                Error::configuration(format!("configuration key `idp.token_endpoint`: {}", e.message()))
+                Error::configuration(format!(
+                    "configuration key `idp.token_endpoint`: {}",
+                    e.message()
+                ))
             })?;
         }
         if self.idp.client_id.is_empty() {
-            return Err(Error::configuration("configuration key `idp.client_id` is empty"));
+            return Err(Error::configuration(
+                "configuration key `idp.client_id` is empty",
+            ));
         }
         if self.subject_token.as_ref().is_some_and(|t| t.is_empty()) {
-            return Err(Error::configuration("configuration key `subject_token` is empty"));
+            return Err(Error::configuration(
+                "configuration key `subject_token` is empty",
+            ));
         }
         self.idp_credentials()?;
         if let Some(c) = &self.client {
@@ -218,7 +228,10 @@ impl SessionConfig {
         }
         for (issuer, c) in &self.clients {
             crate::http::check_url(issuer, crate::Step::Config).map_err(|e| {
-                Error::configuration(format!("configuration key `clients.{issuer}`: {}", e.message()))
+                Error::configuration(format!(
+                    "configuration key `clients.{issuer}`: {}",
+                    e.message()
+                ))
             })?;
             client_credentials(c, &format!("clients.{issuer}"))?;
         }
@@ -233,7 +246,9 @@ impl SessionConfig {
             ));
         }
         if self.max_step_ups.is_some_and(|n| n > 10) {
-            return Err(Error::configuration("configuration key `max_step_ups` must be at most 10"));
+            return Err(Error::configuration(
+                "configuration key `max_step_ups` must be at most 10",
+            ));
         }
         Ok(())
     }
@@ -329,14 +344,18 @@ fn client_credentials(c: &ClientConfig, key: &str) -> Result<ClientCredentials> 
         )));
     }
     match c.auth_method {
-        Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost) if c.client_secret.is_none() => {
+        Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+            if c.client_secret.is_none() =>
+        {
             Err(Error::configuration(format!(
                 "configuration key `{key}.auth_method` needs `{key}.client_secret`"
             )))
         }
-        Some(AuthMethod::PrivateKeyJwt) if c.private_key_pem.is_none() => Err(Error::configuration(
-            format!("configuration key `{key}.auth_method` needs `{key}.private_key_pem`"),
-        )),
+        Some(AuthMethod::PrivateKeyJwt) if c.private_key_pem.is_none() => {
+            Err(Error::configuration(format!(
+                "configuration key `{key}.auth_method` needs `{key}.private_key_pem`"
+            )))
+        }
         Some(AuthMethod::None) if c.client_secret.is_some() || c.private_key_pem.is_some() => {
             Err(Error::configuration(format!(
                 "configuration key `{key}.auth_method` is `none` but credentials are configured"
@@ -384,17 +403,50 @@ mod tests {
     #[test]
     fn contradictions_are_configuration_errors() {
         for (json, key) in [
-            (r#"{"idp":{"client_id":"a"},"client":{"client_id":"c"}}"#, "idp"),
-            (r#"{"idp":{"issuer":"http://idp.example","client_id":"a"},"client":{"client_id":"c"}}"#, "idp.issuer"),
-            (r#"{"idp":{"issuer":"https://i","client_id":"a"}}"#, "client"),
-            (r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c","auth_method":"client_secret_basic"}}"#, "client.auth_method"),
-            (r#"{"idp":{"issuer":"https://i","client_id":"a","auth_method":"private_key_jwt"},"client":{"client_id":"c"}}"#, "idp.auth_method"),
-            (r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c","private_key_pem":"nope"}}"#, "client.private_key_pem"),
-            (r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c","signing_alg":"ES256"}}"#, "client.signing_alg"),
-            (r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c"},"subject_token_type":"jwt"}"#, "subject_token_type"),
-            (r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c"},"timeout_ms":0}"#, "timeout_ms"),
-            (r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c"},"clients":{"not a url":{"client_id":"x"}}}"#, "clients."),
-            (r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c"}"#, "JSON"),
+            (
+                r#"{"idp":{"client_id":"a"},"client":{"client_id":"c"}}"#,
+                "idp",
+            ),
+            (
+                r#"{"idp":{"issuer":"http://idp.example","client_id":"a"},"client":{"client_id":"c"}}"#,
+                "idp.issuer",
+            ),
+            (
+                r#"{"idp":{"issuer":"https://i","client_id":"a"}}"#,
+                "client",
+            ),
+            (
+                r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c","auth_method":"client_secret_basic"}}"#,
+                "client.auth_method",
+            ),
+            (
+                r#"{"idp":{"issuer":"https://i","client_id":"a","auth_method":"private_key_jwt"},"client":{"client_id":"c"}}"#,
+                "idp.auth_method",
+            ),
+            (
+                r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c","private_key_pem":"nope"}}"#,
+                "client.private_key_pem",
+            ),
+            (
+                r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c","signing_alg":"ES256"}}"#,
+                "client.signing_alg",
+            ),
+            (
+                r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c"},"subject_token_type":"jwt"}"#,
+                "subject_token_type",
+            ),
+            (
+                r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c"},"timeout_ms":0}"#,
+                "timeout_ms",
+            ),
+            (
+                r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c"},"clients":{"not a url":{"client_id":"x"}}}"#,
+                "clients.",
+            ),
+            (
+                r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c"}"#,
+                "JSON",
+            ),
         ] {
             let e = SessionConfig::from_json(json).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Configuration, "{json}");
@@ -409,7 +461,13 @@ mod tests {
                 "clients":{"https://as.two":{"client_id":"two"}}}"#,
         )
         .expect("ok");
-        assert_eq!(c.as_credentials("https://as.two").expect("c").client_id, "two");
-        assert_eq!(c.as_credentials("https://as.one").expect("c").client_id, "default");
+        assert_eq!(
+            c.as_credentials("https://as.two").expect("c").client_id,
+            "two"
+        );
+        assert_eq!(
+            c.as_credentials("https://as.one").expect("c").client_id,
+            "default"
+        );
     }
 }

@@ -154,7 +154,9 @@ pub fn protected_resource_metadata_urls(server_url: &url::Url) -> Vec<String> {
     let path = server_url.path().trim_end_matches('/');
     let mut out = Vec::new();
     if !path.is_empty() {
-        out.push(format!("{origin}/.well-known/oauth-protected-resource{path}"));
+        out.push(format!(
+            "{origin}/.well-known/oauth-protected-resource{path}"
+        ));
     }
     out.push(format!("{origin}/.well-known/oauth-protected-resource"));
     out
@@ -400,8 +402,11 @@ impl Client {
                 }
                 break;
             }
-            let prm: ProtectedResourceMetadata =
-                crate::client::parse_json_body(Step::Discovery, &resp, "protected-resource metadata")?;
+            let prm: ProtectedResourceMetadata = crate::client::parse_json_body(
+                Step::Discovery,
+                &resp,
+                "protected-resource metadata",
+            )?;
             if !resource_matches(&prm.resource, server_url, mode) {
                 return Err(Error::new(
                     ErrorKind::ResourceMismatch,
@@ -425,9 +430,12 @@ impl Client {
                 ));
             }
             let prm = Arc::new(prm);
-            self.inner
-                .cache
-                .put(key, prm.clone(), crate::client::cache_max_age_of(&resp), now);
+            self.inner.cache.put(
+                key,
+                prm.clone(),
+                crate::client::cache_max_age_of(&resp),
+                now,
+            );
             return Ok((url, prm));
         }
         Err(last_err.unwrap_or_else(|| {
@@ -455,7 +463,11 @@ impl Client {
         }
         let key = format!("as\u{0}{issuer}");
         let now = self.inner.clock.now_millis();
-        if let Some(hit) = self.inner.cache.get::<AuthorizationServerMetadata>(&key, now) {
+        if let Some(hit) = self
+            .inner
+            .cache
+            .get::<AuthorizationServerMetadata>(&key, now)
+        {
             return Ok(hit);
         }
         let mut last_err = None;
@@ -492,9 +504,12 @@ impl Client {
                 check_url(j, Step::Discovery)?;
             }
             let meta = Arc::new(meta);
-            self.inner
-                .cache
-                .put(key, meta.clone(), crate::client::cache_max_age_of(&resp), now);
+            self.inner.cache.put(
+                key,
+                meta.clone(),
+                crate::client::cache_max_age_of(&resp),
+                now,
+            );
             return Ok(meta);
         }
         Err(last_err.unwrap_or_else(|| {
@@ -520,8 +535,11 @@ impl Client {
                 }
             }
         }
-        let (resource_metadata_url, prm) =
-            self.protected_resource_metadata(server_url, prm_url.as_deref(), options.resource_match)?;
+        let (resource_metadata_url, prm) = self.protected_resource_metadata(
+            server_url,
+            prm_url.as_deref(),
+            options.resource_match,
+        )?;
         let candidates: Vec<&String> = match &options.authorization_server {
             Some(wanted) => {
                 let found: Vec<&String> = prm
@@ -638,12 +656,32 @@ mod tests {
     fn resource_matching() {
         use ResourceMatch::*;
         assert!(resource_matches("https://h/mcp", "https://h/mcp", Exact));
-        assert!(resource_matches("HTTPS://H:443/mcp", "https://h/mcp", Exact));
+        assert!(resource_matches(
+            "HTTPS://H:443/mcp",
+            "https://h/mcp",
+            Exact
+        ));
         assert!(!resource_matches("https://h/", "https://h/mcp", Exact));
-        assert!(resource_matches("https://h/", "https://h/mcp", SameOriginPrefix));
-        assert!(resource_matches("https://h", "https://h/mcp", SameOriginPrefix));
-        assert!(!resource_matches("https://h/mc", "https://h/mcp", SameOriginPrefix));
-        assert!(!resource_matches("https://evil/", "https://h/mcp", SameOriginPrefix));
+        assert!(resource_matches(
+            "https://h/",
+            "https://h/mcp",
+            SameOriginPrefix
+        ));
+        assert!(resource_matches(
+            "https://h",
+            "https://h/mcp",
+            SameOriginPrefix
+        ));
+        assert!(!resource_matches(
+            "https://h/mc",
+            "https://h/mcp",
+            SameOriginPrefix
+        ));
+        assert!(!resource_matches(
+            "https://evil/",
+            "https://h/mcp",
+            SameOriginPrefix
+        ));
         assert!(!resource_matches("https://h/mcp#x", "https://h/mcp", Exact));
     }
 

@@ -426,7 +426,9 @@ fn oauth_action(step: Step, error: &str, status: u16) -> Action {
             Action::Reauthenticate
         }
         // SPEC §5 Q3: at the IdP both codes mean "subject token rejected".
-        "invalid_grant" | "invalid_request" if matches!(step, Step::IdpExchange | Step::IdpRefresh) => {
+        "invalid_grant" | "invalid_request"
+            if matches!(step, Step::IdpExchange | Step::IdpRefresh) =>
+        {
             if error == "invalid_grant" {
                 Action::Reauthenticate
             } else {
@@ -530,10 +532,7 @@ mod tests {
         for k in ErrorKind::ALL {
             assert!(seen.insert(k.code()), "duplicate code {}", k.code());
             assert_eq!(ErrorKind::from_code(k.code()), Some(*k));
-            assert!(k
-                .code()
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(k.code().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         }
         assert_eq!(ErrorKind::from_code("nope"), None);
     }
@@ -552,8 +551,14 @@ mod tests {
             )
             .action()
         };
-        assert_eq!(e(Step::IdpExchange, "invalid_grant", 400), Action::Reauthenticate);
-        assert_eq!(e(Step::IdpExchange, "invalid_target", 400), Action::Reconfigure);
+        assert_eq!(
+            e(Step::IdpExchange, "invalid_grant", 400),
+            Action::Reauthenticate
+        );
+        assert_eq!(
+            e(Step::IdpExchange, "invalid_target", 400),
+            Action::Reconfigure
+        );
         assert_eq!(e(Step::IdpExchange, "access_denied", 400), Action::Denied);
         assert_eq!(e(Step::AsGrant, "invalid_grant", 400), Action::Retry);
         assert_eq!(e(Step::AsGrant, "invalid_client", 401), Action::Reconfigure);

@@ -8,7 +8,7 @@
 //!   ([`Client::refresh_id_token`], SPEC §2.J item 4).
 
 use crate::client::{parse_json_body, status_error, Client};
-use crate::client_auth::{AuthMethod, ClientCredentials};
+use crate::client_auth::{AuthMethod, AuthTarget, ClientCredentials};
 use crate::error::{Error, ErrorKind, Result, Step};
 use crate::http::check_url;
 use crate::secret::SecretString;
@@ -344,6 +344,17 @@ fn check_returned_resource(
     Ok(Some(values))
 }
 
+/// Where and how a token request is sent.
+struct TokenPost<'a> {
+    step: Step,
+    token_endpoint: &'a str,
+    issuer: Option<&'a str>,
+    client: &'a ClientCredentials,
+    auth_methods_supported: Option<&'a [String]>,
+    /// Secret values in the request, scrubbed from any error text.
+    secrets: &'a [&'a str],
+}
+
 fn serialize_form(form: &[(&'static str, String)], step: Step) -> Result<String> {
     serde_urlencoded::to_string(form)
         .map_err(|_| Error::internal(step, "could not encode the request form"))
@@ -352,25 +363,30 @@ fn serialize_form(form: &[(&'static str, String)], step: Step) -> Result<String>
 impl Client {
     fn token_post(
         &self,
-        step: Step,
-        token_endpoint: &str,
-        issuer: Option<&str>,
-        client: &ClientCredentials,
-        auth_methods_supported: Option<&[String]>,
+        post: TokenPost<'_>,
         mut form: Vec<(&'static str, String)>,
-        secrets: &[&str],
     ) -> Result<RawTokenResponse> {
+        let TokenPost {
+            step,
+            token_endpoint,
+            issuer,
+            client,
+            auth_methods_supported,
+            secrets,
+        } = post;
         check_url(token_endpoint, step)?;
         let method: AuthMethod = client.choose_method(auth_methods_supported, step)?;
         let mut headers = Vec::new();
         client.apply(
             method,
-            issuer,
-            token_endpoint,
-            self.inner.clock.as_ref(),
+            &AuthTarget {
+                issuer,
+                token_endpoint,
+                clock: self.inner.clock.as_ref(),
+                step,
+            },
             &mut form,
             &mut headers,
-            step,
         )?;
         let body = zeroize::Zeroizing::new(serialize_form(&form, step)?);
         for (_, v) in form.iter_mut() {
@@ -398,7 +414,11 @@ impl Client {
             ));
         }
         if req.audience.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidArgument, step, "the audience is empty"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                step,
+                "the audience is empty",
+            ));
         }
         let mut form: Vec<(&'static str, String)> = vec![
             ("grant_type", urn::GRANT_TOKEN_EXCHANGE.to_string()),
@@ -411,17 +431,25 @@ impl Client {
         if let Some(s) = req.scope.as_ref().filter(|s| !s.trim().is_empty()) {
             form.push(("scope", s.clone()));
         }
-        form.push(("subject_token", req.subject_token.expose_secret().to_string()));
-        form.push(("subject_token_type", req.subject_token_type.urn().to_string()));
+        form.push((
+            "subject_token",
+            req.subject_token.expose_secret().to_string(),
+        ));
+        form.push((
+            "subject_token_type",
+            req.subject_token_type.urn().to_string(),
+        ));
         let now = self.inner.clock.now_secs();
         let raw = self.token_post(
-            step,
-            &req.token_endpoint,
-            req.idp_issuer.as_deref(),
-            &req.client,
-            req.auth_methods_supported.as_deref(),
+            TokenPost {
+                step,
+                token_endpoint: &req.token_endpoint,
+                issuer: req.idp_issuer.as_deref(),
+                client: &req.client,
+                auth_methods_supported: req.auth_methods_supported.as_deref(),
+                secrets: &[req.subject_token.expose_secret()],
+            },
             form,
-            &[req.subject_token.expose_secret()],
         )?;
         match raw.issued_token_type.as_deref() {
             Some(t) if t == urn::TOKEN_TYPE_ID_JAG => {}
@@ -449,16 +477,13 @@ impl Client {
                 ));
             }
         }
-        let assertion = raw
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::ResponseInvalid,
-                    step,
-                    "token exchange response has no `access_token` (the ID-JAG)",
-                )
-            })?;
+        let assertion = raw.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::ResponseInvalid,
+                step,
+                "token exchange response has no `access_token` (the ID-JAG)",
+            )
+        })?;
         let expires_in = lenient_expires_in(raw.expires_in, step)?;
         let expires_at = expires_in
             .map(|s| now + s as i64)
@@ -482,7 +507,11 @@ impl Client {
     pub fn redeem_id_jag(&self, req: &RedeemRequest) -> Result<AccessToken> {
         let step = Step::AsGrant;
         if req.assertion.is_empty() {
-            return Err(Error::new(ErrorKind::InvalidArgument, step, "the assertion is empty"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                step,
+                "the assertion is empty",
+            ));
         }
         let mut form: Vec<(&'static str, String)> = vec![
             ("grant_type", urn::GRANT_JWT_BEARER.to_string()),
@@ -496,20 +525,23 @@ impl Client {
         }
         let now = self.inner.clock.now_secs();
         let raw = self.token_post(
-            step,
-            &req.token_endpoint,
-            req.issuer.as_deref(),
-            &req.client,
-            req.auth_methods_supported.as_deref(),
+            TokenPost {
+                step,
+                token_endpoint: &req.token_endpoint,
+                issuer: req.issuer.as_deref(),
+                client: &req.client,
+                auth_methods_supported: req.auth_methods_supported.as_deref(),
+                secrets: &[req.assertion.expose_secret()],
+            },
             form,
-            &[req.assertion.expose_secret()],
         )?;
-        let access_token = raw
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::new(ErrorKind::ResponseInvalid, step, "token response has no `access_token`")
-            })?;
+        let access_token = raw.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::ResponseInvalid,
+                step,
+                "token response has no `access_token`",
+            )
+        })?;
         let token_type = match raw.token_type {
             Some(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_string(),
             Some(t) if t.eq_ignore_ascii_case("dpop") => {
@@ -561,13 +593,15 @@ impl Client {
             ("refresh_token", refresh_token.expose_secret().to_string()),
         ];
         let raw = self.token_post(
-            step,
-            token_endpoint,
-            idp_issuer,
-            client,
-            auth_methods_supported,
+            TokenPost {
+                step,
+                token_endpoint,
+                issuer: idp_issuer,
+                client,
+                auth_methods_supported,
+                secrets: &[refresh_token.expose_secret()],
+            },
             form,
-            &[refresh_token.expose_secret()],
         )?;
         let id_token = raw.id_token.filter(|t| !t.is_empty()).ok_or_else(|| {
             Error::new(
@@ -653,7 +687,11 @@ mod tests {
         );
         let shown = format!("{req:?}");
         assert!(!shown.contains("planted-subject") && !shown.contains("planted-secret"));
-        let rr = RedeemRequest::new("https://as/token", "planted-assertion", ClientCredentials::new("c"));
+        let rr = RedeemRequest::new(
+            "https://as/token",
+            "planted-assertion",
+            ClientCredentials::new("c"),
+        );
         assert!(!format!("{rr:?}").contains("planted-assertion"));
     }
 }

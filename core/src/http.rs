@@ -83,7 +83,10 @@ impl fmt::Debug for HttpRequest {
             .field("method", &self.method)
             .field("url", &self.url)
             .field("headers", &headers)
-            .field("body", &format_args!("[{} bytes redacted]", self.body.len()))
+            .field(
+                "body",
+                &format_args!("[{} bytes redacted]", self.body.len()),
+            )
             .finish()
     }
 }
@@ -127,7 +130,10 @@ impl fmt::Debug for HttpResponse {
         f.debug_struct("HttpResponse")
             .field("status", &self.status)
             .field("headers", &self.headers.len())
-            .field("body", &format_args!("[{} bytes redacted]", self.body.len()))
+            .field(
+                "body",
+                &format_args!("[{} bytes redacted]", self.body.len()),
+            )
             .finish()
     }
 }
@@ -201,7 +207,10 @@ impl fmt::Debug for HttpConfig {
             .field("total_timeout", &self.total_timeout)
             .field("max_metadata_bytes", &self.max_metadata_bytes)
             .field("max_token_bytes", &self.max_token_bytes)
-            .field("ca_bundle_pem", &self.ca_bundle_pem.as_ref().map(|_| "[pem]"))
+            .field(
+                "ca_bundle_pem",
+                &self.ca_bundle_pem.as_ref().map(|_| "[pem]"),
+            )
             .field("proxy", &self.proxy.as_ref().map(|p| redact_userinfo(p)))
             .field("user_agent", &self.user_agent)
             .finish()
@@ -236,11 +245,18 @@ pub fn check_url(url: &str, step: Step) -> Result<url::Url, Error> {
         Error::new(
             ErrorKind::InvalidArgument,
             step,
-            format!("`{}` is not an absolute URL ({e})", crate::error::sanitize_server_text(url)),
+            format!(
+                "`{}` is not an absolute URL ({e})",
+                crate::error::sanitize_server_text(url)
+            ),
         )
     })?;
     let host = parsed.host().ok_or_else(|| {
-        Error::new(ErrorKind::InvalidArgument, step, format!("`{parsed}` has no host"))
+        Error::new(
+            ErrorKind::InvalidArgument,
+            step,
+            format!("`{parsed}` has no host"),
+        )
     })?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(Error::new(
@@ -326,9 +342,10 @@ mod ureq_client {
                 .root_certs(roots)
                 .build();
             let proxy = match &config.proxy {
-                Some(p) => Some(ureq::Proxy::new(p).map_err(|_| {
-                    Error::configuration("`proxy` is not a valid proxy URL")
-                })?),
+                Some(p) => Some(
+                    ureq::Proxy::new(p)
+                        .map_err(|_| Error::configuration("`proxy` is not a valid proxy URL"))?,
+                ),
                 None if config.proxy_from_env => ureq::Proxy::try_from_env(),
                 None => None,
             };
@@ -408,7 +425,11 @@ mod ureq_client {
             let headers = response
                 .headers()
                 .iter()
-                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+                .filter_map(|(k, v)| {
+                    v.to_str()
+                        .ok()
+                        .map(|v| (k.as_str().to_string(), v.to_string()))
+                })
                 .collect();
             let limit = request.max_response_bytes as u64;
             if let Some(len) = response.body().content_length() {

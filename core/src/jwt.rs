@@ -73,7 +73,8 @@ pub fn unverified_exp(token: &str) -> Option<i64> {
 
 fn numeric(v: Option<&serde_json::Value>) -> Option<i64> {
     let v = v?;
-    v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+    v.as_i64()
+        .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
 }
 
 /// Whether a `typ` value denotes an ID-JAG (RFC 7515 §4.1.9: case-insensitive, optional
@@ -110,7 +111,11 @@ pub fn inspect(token: &str, now: i64) -> Result<Inspection> {
             })
         }
         3 => {}
-        _ => return Err(bad("a JWT has three dot-separated parts (five when encrypted)")),
+        _ => {
+            return Err(bad(
+                "a JWT has three dot-separated parts (five when encrypted)",
+            ))
+        }
     }
     let claims = json_object(
         &b64(parts[1]).ok_or_else(|| bad("the token payload is not base64url"))?,
@@ -118,7 +123,13 @@ pub fn inspect(token: &str, now: i64) -> Result<Inspection> {
     )?;
     let typ = header.get("typ").and_then(|v| v.as_str());
     let is_id_jag = typ.is_some_and(typ_is_id_jag);
-    let looks_id_jag = is_id_jag || claims.contains_key("client_id") && claims.contains_key("jti");
+    // A JWT with a `client_id` claim that is not an RFC 9068 access token is most likely a
+    // (mis-typed) ID-JAG: check it as one.
+    let is_access_token = typ.is_some_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t == "at+jwt" || t == "application/at+jwt"
+    });
+    let looks_id_jag = is_id_jag || (claims.contains_key("client_id") && !is_access_token);
     let kind = if is_id_jag {
         TokenKind::IdJag
     } else if ["iss", "sub", "aud", "exp", "iat"]
@@ -165,7 +176,8 @@ pub fn inspect(token: &str, now: i64) -> Result<Inspection> {
         if !is_id_jag {
             warnings.push(format!(
                 "`typ` is {} but an ID-JAG must have `oauth-id-jag+jwt`",
-                typ.map(|t| format!("`{t}`")).unwrap_or_else(|| "missing".into())
+                typ.map(|t| format!("`{t}`"))
+                    .unwrap_or_else(|| "missing".into())
             ));
         }
         for c in ["iss", "sub", "aud", "client_id", "jti", "iat", "exp"] {
@@ -197,7 +209,9 @@ pub fn inspect(token: &str, now: i64) -> Result<Inspection> {
     }
     for h in ["jku", "jwk", "x5u", "x5c"] {
         if header.contains_key(h) {
-            warnings.push(format!("header carries `{h}`; verifiers must ignore embedded keys"));
+            warnings.push(format!(
+                "header carries `{h}`; verifiers must ignore embedded keys"
+            ));
         }
     }
     if header.contains_key("crit") {
@@ -228,7 +242,9 @@ mod tests {
         let t = format!(
             "{}.{}.sig",
             enc(serde_json::json!({"alg":"ES256","typ":"oauth-id-jag+jwt","kid":"k"})),
-            enc(serde_json::json!({"iss":"https://idp","sub":"u","aud":["a","b"],"client_id":"c","jti":"j","iat":1000,"exp":1300}))
+            enc(
+                serde_json::json!({"iss":"https://idp","sub":"u","aud":["a","b"],"client_id":"c","jti":"j","iat":1000,"exp":1300})
+            )
         );
         let i = inspect(&t, 2000).expect("inspect");
         assert_eq!(i.kind, TokenKind::IdJag);
@@ -243,10 +259,14 @@ mod tests {
         let t = format!(
             "{}.{}.",
             enc(serde_json::json!({"alg":"none","typ":"JWT"})),
-            enc(serde_json::json!({"iss":"i","sub":"u","aud":"a","client_id":"c","iat":1,"exp":9999999999i64}))
+            enc(
+                serde_json::json!({"iss":"i","sub":"u","aud":"a","client_id":"c","iat":1,"exp":9999999999i64})
+            )
         );
         let i = inspect(&t, 2).expect("inspect");
-        assert!(i.warnings.iter().any(|w| w.contains("oauth-id-jag+jwt")) || i.kind == TokenKind::Jwt);
+        assert!(
+            i.warnings.iter().any(|w| w.contains("oauth-id-jag+jwt")) || i.kind == TokenKind::Jwt
+        );
         assert!(i.warnings.iter().any(|w| w.contains("unsigned")));
     }
 
@@ -264,7 +284,10 @@ mod tests {
             let e = inspect(t, 0).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{t}");
         }
-        let jwe = format!("{}.a.b.c.d", enc(serde_json::json!({"alg":"RSA-OAEP","enc":"A256GCM"})));
+        let jwe = format!(
+            "{}.a.b.c.d",
+            enc(serde_json::json!({"alg":"RSA-OAEP","enc":"A256GCM"}))
+        );
         assert_eq!(inspect(&jwe, 0).expect("jwe").kind, TokenKind::Encrypted);
     }
 }

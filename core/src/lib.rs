@@ -27,10 +27,15 @@ pub mod session;
 
 pub use client::{Client, ClientBuilder, EventHook, HttpEvent};
 pub use client_auth::{AuthMethod, ClientCredentials, PrivateKey, SigningAlg};
-pub use discovery::{AuthorizationServerMetadata, Discovery, DiscoveryOptions, ProtectedResourceMetadata, ResourceMatch};
-pub use exchange::{AccessToken, IdJag, IdJagRequest, IdTokenRefresh, RedeemRequest, SubjectTokenType};
-pub use error::{Action, Error, ErrorKind, OAuthErrorResponse, Result, Step};
 pub use config::{ClientConfig, IdpConfig, SessionConfig};
+pub use discovery::{
+    AuthorizationServerMetadata, Discovery, DiscoveryOptions, ProtectedResourceMetadata,
+    ResourceMatch,
+};
+pub use error::{Action, Error, ErrorKind, OAuthErrorResponse, Result, Step};
+pub use exchange::{
+    AccessToken, IdJag, IdJagRequest, IdTokenRefresh, RedeemRequest, SubjectTokenType,
+};
 pub use secret::SecretString;
 pub use session::{Session, SessionBuilder, Token};
 

@@ -301,9 +301,9 @@ impl Session {
         let entry = self.server_entry(server_url);
         let mut st = lock(&entry.state);
         self.ensure_discovered(server_url, &mut st, None)?;
-        Ok(st.as_ref().map(|s| s.discovery.clone()).ok_or_else(|| {
-            Error::internal(Step::Discovery, "discovery state missing")
-        })?)
+        st.as_ref()
+            .map(|s| s.discovery.clone())
+            .ok_or_else(|| Error::internal(Step::Discovery, "discovery state missing"))
     }
 
     /// Drops the cached tokens and discovery of `server_url`.
@@ -313,7 +313,9 @@ impl Session {
             if let Some(st) = lock(&entry.state).take() {
                 let resource = st.discovery.resource().to_string();
                 let issuer = st.discovery.audience().to_string();
-                self.inner.client.forget_resource(server_url, &st.discovery.resource_metadata_url);
+                self.inner
+                    .client
+                    .forget_resource(server_url, &st.discovery.resource_metadata_url);
                 lock(&self.inner.slots)
                     .retain(|k, _| !(k.resource == resource && k.issuer == issuer));
             }
@@ -348,7 +350,12 @@ impl Session {
     ///   minted tokens fail with a `configuration` error instead of looping);
     /// - 403 `insufficient_scope` → step up to the union of scopes (at most `max_step_ups`);
     /// - a changed `resource_metadata` URL → rediscovery.
-    pub fn handle_challenge(&self, server_url: &str, status: u16, www_authenticate: &str) -> Result<Token> {
+    pub fn handle_challenge(
+        &self,
+        server_url: &str,
+        status: u16,
+        www_authenticate: &str,
+    ) -> Result<Token> {
         let ch = ResourceChallenge::parse([www_authenticate]);
         let entry = self.server_entry(server_url);
         {
@@ -365,12 +372,17 @@ impl Session {
                 }
             }
             self.ensure_discovered(server_url, &mut st, Some(&ch))?;
-            let s = st.as_mut().ok_or_else(|| Error::internal(Step::Resource, "no server state"))?;
+            let s = st
+                .as_mut()
+                .ok_or_else(|| Error::internal(Step::Resource, "no server state"))?;
             match status {
                 401 => {}
                 403 if ch.error.as_deref() == Some("insufficient_scope") => {
                     let Some(needed) = ch.scope.as_deref().filter(|s| !s.trim().is_empty()) else {
-                        return Err(self.denied(ch, "the MCP server requires more scope but did not say which"));
+                        return Err(self.denied(
+                            ch,
+                            "the MCP server requires more scope but did not say which",
+                        ));
                     };
                     let current = self.effective_scope(server_url, s);
                     let wanted = union_scopes(current.as_deref(), needed);
@@ -514,7 +526,9 @@ impl Session {
         let key = {
             let mut st = lock(&entry.state);
             self.ensure_discovered(server_url, &mut st, None)?;
-            let s = st.as_ref().ok_or_else(|| Error::internal(Step::Discovery, "no server state"))?;
+            let s = st
+                .as_ref()
+                .ok_or_else(|| Error::internal(Step::Discovery, "no server state"))?;
             let issuer = s.discovery.audience().to_string();
             let creds = self.inner.config.as_credentials(&issuer)?;
             TokenKey {
@@ -524,7 +538,10 @@ impl Session {
                 client_id: creds.client_id,
             }
         };
-        let slot = lock(&self.inner.slots).entry(key.clone()).or_default().clone();
+        let slot = lock(&self.inner.slots)
+            .entry(key.clone())
+            .or_default()
+            .clone();
         Ok((key, slot))
     }
 
@@ -536,7 +553,13 @@ impl Session {
         expires_at - self.inner.margin_s.min(lifetime / 2)
     }
 
-    fn token_from_slot(&self, server_url: &str, key: &TokenKey, slot: &Slot, force: bool) -> Result<Token> {
+    fn token_from_slot(
+        &self,
+        server_url: &str,
+        key: &TokenKey,
+        slot: &Slot,
+        force: bool,
+    ) -> Result<Token> {
         let mut g = lock(&slot.state);
         let mut forced = force;
         loop {
@@ -598,10 +621,9 @@ impl Session {
                 auth_methods: None,
             });
         }
-        let issuer = idp
-            .issuer
-            .as_deref()
-            .ok_or_else(|| Error::configuration("`idp.issuer` or `idp.token_endpoint` is required"))?;
+        let issuer = idp.issuer.as_deref().ok_or_else(|| {
+            Error::configuration("`idp.issuer` or `idp.token_endpoint` is required")
+        })?;
         let meta: Arc<AuthorizationServerMetadata> = self
             .inner
             .client
@@ -619,7 +641,12 @@ impl Session {
     fn current_subject(&self, idp: &IdpEndpoint) -> Result<(SecretString, SubjectTokenType, u64)> {
         let (token, tt, refresh, generation) = {
             let s = lock(&self.inner.subject);
-            (s.token.clone(), s.token_type, s.refresh_token.is_some(), s.generation)
+            (
+                s.token.clone(),
+                s.token_type,
+                s.refresh_token.is_some(),
+                s.generation,
+            )
         };
         let expired = match (&token, tt) {
             (None, _) => true,
@@ -707,8 +734,13 @@ impl Session {
         let (as_meta, resource) = {
             let entry = self.server_entry(server_url);
             let st = lock(&entry.state);
-            let s = st.as_ref().ok_or_else(|| Error::internal(Step::AsGrant, "no server state"))?;
-            (s.discovery.authorization_server.clone(), s.discovery.resource().to_string())
+            let s = st
+                .as_ref()
+                .ok_or_else(|| Error::internal(Step::AsGrant, "no server state"))?;
+            (
+                s.discovery.authorization_server.clone(),
+                s.discovery.resource().to_string(),
+            )
         };
         let idp = self.idp_endpoint()?;
         let as_creds = self.inner.config.as_credentials(&as_meta.issuer)?;
@@ -751,9 +783,10 @@ impl Session {
                 .ok()
                 .map(|i| i.claims)
                 .filter(|c| !c.is_empty());
-            let mut redeem = RedeemRequest::new(token_endpoint.clone(), jag.assertion, as_creds.clone())
-                .issuer(as_meta.issuer.clone())
-                .resource(resource.clone());
+            let mut redeem =
+                RedeemRequest::new(token_endpoint.clone(), jag.assertion, as_creds.clone())
+                    .issuer(as_meta.issuer.clone())
+                    .resource(resource.clone());
             redeem.scope = scope.clone();
             redeem.auth_methods_supported = as_meta.token_endpoint_auth_methods_supported.clone();
             match self.inner.client.redeem_id_jag(&redeem) {
@@ -786,7 +819,9 @@ impl Session {
 /// rejected"; `invalid_request` is only taken as such when its description mentions the
 /// subject token, to avoid masking genuine request bugs.
 fn subject_rejected(e: &Error) -> bool {
-    let Some(o) = e.oauth_error() else { return false };
+    let Some(o) = e.oauth_error() else {
+        return false;
+    };
     match o.error.as_str() {
         "invalid_grant" => true,
         "invalid_request" => o

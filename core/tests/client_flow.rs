@@ -116,7 +116,9 @@ fn full_flow_over_loopback() {
 fn every_client_authentication_method() {
     let kit = TestKit::start();
     let c = client();
-    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+    let d = c
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect("discover");
     for (idp_client, method) in [
         (kit.idp_client(), AuthMethod::ClientSecretBasic),
         (kit.idp_client(), AuthMethod::ClientSecretPost),
@@ -141,10 +143,19 @@ fn every_client_authentication_method() {
     ] {
         kit.map_client(&kit.idp_client().client_id, &as_client.client_id);
         let jag = c
-            .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("bob"), SubjectTokenType::IdToken))
+            .request_id_jag(&leg1(
+                &kit,
+                &d,
+                &kit.mint_id_token("bob"),
+                SubjectTokenType::IdToken,
+            ))
             .expect("leg 1");
         let at = c
-            .redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&as_client).with_method(method)))
+            .redeem_id_jag(&leg2(
+                &d,
+                jag.assertion,
+                kit_creds(&as_client).with_method(method),
+            ))
             .unwrap_or_else(|e| panic!("AS {method:?}: {e}"));
         assert_eq!(mcp_initialize(&kit, at.access_token.expose_secret()), 200);
     }
@@ -152,12 +163,20 @@ fn every_client_authentication_method() {
     // and the default chooses basic (RFC 8414 default order) → the AS must refuse it.
     kit.map_client(&kit.idp_client().client_id, &kit.as_post_client().client_id);
     let jag = c
-        .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("bob"), SubjectTokenType::IdToken))
+        .request_id_jag(&leg1(
+            &kit,
+            &d,
+            &kit.mint_id_token("bob"),
+            SubjectTokenType::IdToken,
+        ))
         .expect("leg 1");
     let e = c
         .redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_post_client())))
         .expect_err("basic refused for a post-only client");
-    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_client"));
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_client")
+    );
     assert_eq!(e.status(), Some(401));
 }
 
@@ -167,12 +186,17 @@ fn every_client_authentication_method() {
 fn saml_and_refresh_token_subjects_and_id_token_refresh() {
     let kit = TestKit::start();
     let c = client();
-    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+    let d = c
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect("discover");
     let saml = kit.mint_saml_assertion("carol");
     let jag = c
         .request_id_jag(&leg1(&kit, &d, &saml, SubjectTokenType::Saml2))
         .expect("saml2 subject");
-    let sub = idjag::jwt::inspect(jag.assertion.expose_secret(), 0).expect("jwt").claims["sub"].clone();
+    let sub = idjag::jwt::inspect(jag.assertion.expose_secret(), 0)
+        .expect("jwt")
+        .claims["sub"]
+        .clone();
     assert_eq!(sub, json!("carol"));
 
     let rt = kit.issue_refresh_token("dave");
@@ -181,15 +205,30 @@ fn saml_and_refresh_token_subjects_and_id_token_refresh() {
 
     let creds = kit_creds(&kit.idp_client());
     let r = c
-        .refresh_id_token(&kit.idp_token_endpoint(), Some(kit.idp_issuer()), &SecretString::new(rt.as_str()), &creds, None)
+        .refresh_id_token(
+            &kit.idp_token_endpoint(),
+            Some(kit.idp_issuer()),
+            &SecretString::new(rt.as_str()),
+            &creds,
+            None,
+        )
         .expect("refresh grant");
     let rotated = r.refresh_token.expect("rotated");
     assert_ne!(rotated.expose_secret(), rt);
     let e = c
-        .refresh_id_token(&kit.idp_token_endpoint(), None, &SecretString::new(rt.as_str()), &creds, None)
+        .refresh_id_token(
+            &kit.idp_token_endpoint(),
+            None,
+            &SecretString::new(rt.as_str()),
+            &creds,
+            None,
+        )
         .expect_err("old refresh token is dead after rotation");
     assert_eq!(e.step(), Step::IdpRefresh);
-    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_grant"));
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_grant")
+    );
     c.refresh_id_token(&kit.idp_token_endpoint(), None, &rotated, &creds, None)
         .expect("rotated one works");
 }
@@ -199,7 +238,9 @@ fn saml_and_refresh_token_subjects_and_id_token_refresh() {
 fn oauth_errors_are_typed_and_secret_free() {
     let kit = TestKit::start();
     let c = client();
-    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+    let d = c
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect("discover");
 
     let mut expired = idjag_testkit::IdTokenSpec::new("erin");
     expired.exp = Some(kit.now() - 3600);
@@ -213,41 +254,75 @@ fn oauth_errors_are_typed_and_secret_free() {
     assert_eq!(e.action(), idjag::Action::Reauthenticate);
     assert!(!format!("{e} {e:?}").contains(&stale));
 
-    let mut wrong_aud = leg1(&kit, &d, &kit.mint_id_token("erin"), SubjectTokenType::IdToken);
+    let mut wrong_aud = leg1(
+        &kit,
+        &d,
+        &kit.mint_id_token("erin"),
+        SubjectTokenType::IdToken,
+    );
     wrong_aud.audience = "https://unknown-as.example".into();
     let e = c.request_id_jag(&wrong_aud).expect_err("unknown audience");
-    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_target"));
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_target")
+    );
     assert_eq!(e.action(), idjag::Action::Reconfigure);
 
-    let mut bad_secret = leg1(&kit, &d, &kit.mint_id_token("erin"), SubjectTokenType::IdToken);
-    bad_secret.client = ClientCredentials::new(kit.idp_client().client_id).with_secret("planted-wrong-secret");
+    let mut bad_secret = leg1(
+        &kit,
+        &d,
+        &kit.mint_id_token("erin"),
+        SubjectTokenType::IdToken,
+    );
+    bad_secret.client =
+        ClientCredentials::new(kit.idp_client().client_id).with_secret("planted-wrong-secret");
     let e = c.request_id_jag(&bad_secret).expect_err("bad secret");
-    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_client"));
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_client")
+    );
     assert_eq!(e.status(), Some(401));
     assert!(!format!("{e} {e:?}").contains("planted-wrong-secret"));
 
     // AS: an ID-JAG is single-use (SPEC §2.G item 12) → invalid_grant, action retry.
     let jag = c
-        .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("erin"), SubjectTokenType::IdToken))
+        .request_id_jag(&leg1(
+            &kit,
+            &d,
+            &kit.mint_id_token("erin"),
+            SubjectTokenType::IdToken,
+        ))
         .expect("leg 1");
     let again = jag.assertion.clone();
-    c.redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_client()))).expect("first use");
+    c.redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_client())))
+        .expect("first use");
     let e = c
         .redeem_id_jag(&leg2(&d, again.clone(), kit_creds(&kit.as_client())))
         .expect_err("replay");
-    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_grant"));
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_grant")
+    );
     assert_eq!(e.step(), Step::AsGrant);
     assert_eq!(e.action(), idjag::Action::Retry);
     assert!(!format!("{e} {e:?}").contains(again.expose_secret()));
 
     // AS: client_id claim must match the authenticated client.
     let jag = c
-        .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("erin"), SubjectTokenType::IdToken))
+        .request_id_jag(&leg1(
+            &kit,
+            &d,
+            &kit.mint_id_token("erin"),
+            SubjectTokenType::IdToken,
+        ))
         .expect("leg 1");
     let e = c
         .redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_jwt_client())))
         .expect_err("client mismatch");
-    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_grant"));
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_grant")
+    );
 }
 
 /// SPEC §3.4: RFC 8414 path insertion, OIDC fallbacks, exact issuer check.
@@ -264,7 +339,7 @@ fn authorization_server_discovery_variants() {
     ] {
         let kit = TestKit::start_with(Options {
             as_path: Some("/tenants/acme".into()),
-            as_metadata: variants.clone(),
+            as_metadata: variants,
             ..Options::default()
         });
         assert!(kit.as_issuer().ends_with("/tenants/acme"));
@@ -274,7 +349,12 @@ fn authorization_server_discovery_variants() {
         assert_eq!(d.audience(), kit.as_issuer());
     }
     let kit = TestKit::start();
-    kit.set_fault(Endpoint::AsMetadata, Fault::WrongIssuer { issuer: "https://attacker.example".into() });
+    kit.set_fault(
+        Endpoint::AsMetadata,
+        Fault::WrongIssuer {
+            issuer: "https://attacker.example".into(),
+        },
+    );
     let e = client()
         .discover(kit.mcp_url(), &DiscoveryOptions::default())
         .expect_err("issuer mismatch");
@@ -289,23 +369,36 @@ fn protected_resource_discovery_and_resource_check() {
     let c = client();
     // Without a probe: path-inserted well-known URL.
     let d = c
-        .discover(kit.mcp_url(), &DiscoveryOptions { skip_probe: true, ..Default::default() })
+        .discover(
+            kit.mcp_url(),
+            &DiscoveryOptions {
+                skip_probe: true,
+                ..Default::default()
+            },
+        )
         .expect("well-known");
     assert_eq!(d.resource(), kit.mcp_url());
 
     let kit = TestKit::start();
-    kit.set_fault(Endpoint::Prm, Fault::Patch {
-        set: serde_json::from_value(json!({"resource": "http://127.0.0.1:1/elsewhere"})).expect("map"),
-    });
+    kit.set_fault(
+        Endpoint::Prm,
+        Fault::Patch {
+            set: serde_json::from_value(json!({"resource": "http://127.0.0.1:1/elsewhere"}))
+                .expect("map"),
+        },
+    );
     let e = client()
         .discover(kit.mcp_url(), &DiscoveryOptions::default())
         .expect_err("resource mismatch");
     assert_eq!(e.kind(), ErrorKind::ResourceMismatch);
 
     let kit = TestKit::start();
-    kit.set_fault(Endpoint::Prm, Fault::Patch {
-        set: serde_json::from_value(json!({"authorization_servers": []})).expect("map"),
-    });
+    kit.set_fault(
+        Endpoint::Prm,
+        Fault::Patch {
+            set: serde_json::from_value(json!({"authorization_servers": []})).expect("map"),
+        },
+    );
     let e = client()
         .discover(kit.mcp_url(), &DiscoveryOptions::default())
         .expect_err("no AS");
@@ -325,11 +418,36 @@ fn protected_resource_discovery_and_resource_check() {
 #[test]
 fn hostile_and_broken_servers() {
     let cases: Vec<(Endpoint, Fault, ErrorKind)> = vec![
-        (Endpoint::AsMetadata, Fault::Oversized { bytes: 2 * 1024 * 1024 }, ErrorKind::ResponseTooLarge),
-        (Endpoint::AsMetadata, Fault::MalformedJson, ErrorKind::ResponseInvalid),
-        (Endpoint::Prm, Fault::WrongContentType { content_type: None }, ErrorKind::ResponseInvalid),
-        (Endpoint::Prm, Fault::status(500, "oops"), ErrorKind::HttpStatus),
-        (Endpoint::AsMetadata, Fault::Redirect { location: "https://evil.example/meta".into(), status: None }, ErrorKind::RedirectRefused),
+        (
+            Endpoint::AsMetadata,
+            Fault::Oversized {
+                bytes: 2 * 1024 * 1024,
+            },
+            ErrorKind::ResponseTooLarge,
+        ),
+        (
+            Endpoint::AsMetadata,
+            Fault::MalformedJson,
+            ErrorKind::ResponseInvalid,
+        ),
+        (
+            Endpoint::Prm,
+            Fault::WrongContentType { content_type: None },
+            ErrorKind::ResponseInvalid,
+        ),
+        (
+            Endpoint::Prm,
+            Fault::status(500, "oops"),
+            ErrorKind::HttpStatus,
+        ),
+        (
+            Endpoint::AsMetadata,
+            Fault::Redirect {
+                location: "https://evil.example/meta".into(),
+                status: None,
+            },
+            ErrorKind::RedirectRefused,
+        ),
     ];
     for (ep, fault, kind) in cases {
         let kit = TestKit::start();
@@ -341,25 +459,56 @@ fn hostile_and_broken_servers() {
     }
     // Same-origin metadata redirect is followed (a few hops at most).
     let kit = TestKit::start();
-    kit.set_fault_times(Endpoint::Prm, Fault::Redirect { location: kit.prm_root_url(), status: Some(307) }, 1);
+    kit.set_fault_times(
+        Endpoint::Prm,
+        Fault::Redirect {
+            location: kit.prm_root_url(),
+            status: Some(307),
+        },
+        1,
+    );
     client()
         .discover(kit.mcp_url(), &DiscoveryOptions::default())
         .expect("same-origin redirect followed");
 
     // Token endpoints never redirect; oversized and malformed token responses.
     for (fault, kind) in [
-        (Fault::Redirect { location: "/token2".into(), status: Some(307) }, ErrorKind::RedirectRefused),
-        (Fault::Oversized { bytes: 100 * 1024 }, ErrorKind::ResponseTooLarge),
+        (
+            Fault::Redirect {
+                location: "/token2".into(),
+                status: Some(307),
+            },
+            ErrorKind::RedirectRefused,
+        ),
+        (
+            Fault::Oversized { bytes: 100 * 1024 },
+            ErrorKind::ResponseTooLarge,
+        ),
         (Fault::MalformedJson, ErrorKind::ResponseInvalid),
-        (Fault::WrongContentType { content_type: Some("text/html".into()) }, ErrorKind::ResponseInvalid),
-        (Fault::status(503, "{\"error\":\"temporarily_unavailable\"}"), ErrorKind::OauthError),
+        (
+            Fault::WrongContentType {
+                content_type: Some("text/html".into()),
+            },
+            ErrorKind::ResponseInvalid,
+        ),
+        (
+            Fault::status(503, "{\"error\":\"temporarily_unavailable\"}"),
+            ErrorKind::OauthError,
+        ),
     ] {
         let kit = TestKit::start();
         let c = client();
-        let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+        let d = c
+            .discover(kit.mcp_url(), &DiscoveryOptions::default())
+            .expect("discover");
         kit.set_fault(Endpoint::IdpToken, fault.clone());
         let e = c
-            .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("frank"), SubjectTokenType::IdToken))
+            .request_id_jag(&leg1(
+                &kit,
+                &d,
+                &kit.mint_id_token("frank"),
+                SubjectTokenType::IdToken,
+            ))
             .expect_err("token endpoint fault");
         assert_eq!(e.kind(), kind, "{fault:?}: {e}");
         assert_eq!(e.step(), Step::IdpExchange);
@@ -385,7 +534,10 @@ fn timeouts_and_refused_connections() {
         .expect_err("timeout");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert_eq!(e.action(), idjag::Action::Retry);
-    assert!(started.elapsed() < Duration::from_secs(3), "bounded by the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "bounded by the timeout"
+    );
 
     // A port nobody listens on.
     let port = {
@@ -393,7 +545,10 @@ fn timeouts_and_refused_connections() {
         l.local_addr().expect("addr").port()
     };
     let e = client()
-        .discover(&format!("http://127.0.0.1:{port}/mcp"), &DiscoveryOptions::default())
+        .discover(
+            &format!("http://127.0.0.1:{port}/mcp"),
+            &DiscoveryOptions::default(),
+        )
         .expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
 
@@ -406,7 +561,10 @@ fn timeouts_and_refused_connections() {
 /// Enterprise PKI: extra CA roots from PEM, over real loopback TLS.
 #[test]
 fn extra_ca_roots_over_tls() {
-    let kit = TestKit::start_with(Options { tls: true, ..Options::default() });
+    let kit = TestKit::start_with(Options {
+        tls: true,
+        ..Options::default()
+    });
     assert!(kit.mcp_url().starts_with("https://"));
     let e = client()
         .discover(kit.mcp_url(), &DiscoveryOptions::default())
@@ -419,14 +577,24 @@ fn extra_ca_roots_over_tls() {
         })
         .build()
         .expect("client");
-    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("trusted");
+    let d = c
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect("trusted");
     let jag = c
-        .request_id_jag(&leg1(&kit, &d, &kit.mint_id_token("gina"), SubjectTokenType::IdToken))
+        .request_id_jag(&leg1(
+            &kit,
+            &d,
+            &kit.mint_id_token("gina"),
+            SubjectTokenType::IdToken,
+        ))
         .expect("leg 1 over TLS");
     c.redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_client())))
         .expect("leg 2 over TLS");
     let bad = Client::builder()
-        .http_config(HttpConfig { ca_bundle_pem: Some("not pem".into()), ..HttpConfig::default() })
+        .http_config(HttpConfig {
+            ca_bundle_pem: Some("not pem".into()),
+            ..HttpConfig::default()
+        })
         .build()
         .expect_err("bad pem");
     assert_eq!(bad.kind(), ErrorKind::Configuration);
@@ -440,15 +608,29 @@ fn events_cache_and_keep_alive() {
     let events: Arc<Mutex<Vec<idjag::HttpEvent>>> = Arc::default();
     let sink = events.clone();
     let c = Client::builder()
-        .on_event(Arc::new(move |e: &idjag::HttpEvent| sink.lock().expect("l").push(e.clone())))
+        .on_event(Arc::new(move |e: &idjag::HttpEvent| {
+            sink.lock().expect("l").push(e.clone())
+        }))
         .build()
         .expect("client");
-    let d = c.discover(kit.mcp_url(), &DiscoveryOptions::default()).expect("discover");
+    let d = c
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect("discover");
     let first = events.lock().expect("l").len();
     assert_eq!(first, 3, "probe, PRM, AS metadata");
-    c.discover(kit.mcp_url(), &DiscoveryOptions { skip_probe: true, ..Default::default() })
-        .expect("cached");
-    assert_eq!(events.lock().expect("l").len(), first, "PRM and AS metadata come from the cache");
+    c.discover(
+        kit.mcp_url(),
+        &DiscoveryOptions {
+            skip_probe: true,
+            ..Default::default()
+        },
+    )
+    .expect("cached");
+    assert_eq!(
+        events.lock().expect("l").len(),
+        first,
+        "PRM and AS metadata come from the cache"
+    );
 
     let idt = kit.mint_id_token("hank");
     kit.reset_counters();
@@ -456,7 +638,8 @@ fn events_cache_and_keep_alive() {
         let jag = c
             .request_id_jag(&leg1(&kit, &d, &idt, SubjectTokenType::IdToken))
             .expect("leg 1");
-        c.redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_client()))).expect("leg 2");
+        c.redeem_id_jag(&leg2(&d, jag.assertion, kit_creds(&kit.as_client())))
+            .expect("leg 2");
     }
     let counters = kit.counters();
     assert_eq!(counters.requests(Endpoint::IdpToken), 5);
@@ -468,6 +651,8 @@ fn events_cache_and_keep_alive() {
     let all = events.lock().expect("l").clone();
     let shown = format!("{all:?}");
     assert!(!shown.contains(&idt));
-    assert!(all.iter().any(|e| e.step == Step::IdpExchange && e.status == Some(200) && e.bytes > 0));
+    assert!(all
+        .iter()
+        .any(|e| e.step == Step::IdpExchange && e.status == Some(200) && e.bytes > 0));
     assert!(all.iter().any(|e| e.step == Step::AsGrant));
 }

@@ -34,7 +34,10 @@ fn session(kit: &TestKit, clock: &ManualClock) -> Session {
 
 fn token_requests(kit: &TestKit) -> (u64, u64) {
     let c = kit.counters();
-    (c.requests(Endpoint::IdpToken), c.requests(Endpoint::AsToken))
+    (
+        c.requests(Endpoint::IdpToken),
+        c.requests(Endpoint::AsToken),
+    )
 }
 
 /// Hot path: no I/O. Cold path: discovery + two legs. Warm path: exactly two requests.
@@ -46,13 +49,29 @@ fn cold_hot_and_warm_paths() {
     let t1 = s.access_token(kit.mcp_url()).expect("cold");
     assert_eq!(t1.resource, kit.mcp_url());
     assert_eq!(t1.authorization_server, kit.as_issuer());
-    assert!(t1.id_jag_claims.as_ref().is_some_and(|c| c["sub"] == json!("alice")));
+    assert!(t1
+        .id_jag_claims
+        .as_ref()
+        .is_some_and(|c| c["sub"] == json!("alice")));
     assert_eq!(token_requests(&kit), (1, 1));
-    let total_before = kit.counters().servers.values().map(|c| c.requests).sum::<u64>();
+    let total_before = kit
+        .counters()
+        .servers
+        .values()
+        .map(|c| c.requests)
+        .sum::<u64>();
 
     let t2 = s.access_token(kit.mcp_url()).expect("hot");
-    assert_eq!(t2.access_token.expose_secret(), t1.access_token.expose_secret());
-    let total_after = kit.counters().servers.values().map(|c| c.requests).sum::<u64>();
+    assert_eq!(
+        t2.access_token.expose_secret(),
+        t1.access_token.expose_secret()
+    );
+    let total_after = kit
+        .counters()
+        .servers
+        .values()
+        .map(|c| c.requests)
+        .sum::<u64>();
     assert_eq!(total_before, total_after, "a cache hit does no I/O at all");
 
     // Renewal timing (SPEC §1 step 6): 300 s tokens, 60 s margin.
@@ -62,12 +81,19 @@ fn cold_hot_and_warm_paths() {
     clock.advance(Duration::from_secs(2));
     kit.reset_counters();
     let t3 = s.access_token(kit.mcp_url()).expect("renewed");
-    assert_ne!(t3.access_token.expose_secret(), t1.access_token.expose_secret());
+    assert_ne!(
+        t3.access_token.expose_secret(),
+        t1.access_token.expose_secret()
+    );
     let c = kit.counters();
     let all: u64 = c.servers.values().map(|c| c.requests).sum();
     assert_eq!(all, 2, "warm path: exactly leg 1 and leg 2 ({c:?})");
     assert_eq!(token_requests(&kit), (1, 1));
-    assert_eq!(c.servers.values().map(|c| c.connections).sum::<u64>(), 2, "one connection per server, reused");
+    assert_eq!(
+        c.servers.values().map(|c| c.connections).sum::<u64>(),
+        2,
+        "one connection per server, reused"
+    );
 }
 
 /// 32 threads across an expiry → exactly one exchange; errors are shared the same way.
@@ -88,7 +114,8 @@ fn single_flight_under_32_threads() {
             let url = kit.mcp_url().to_string();
             std::thread::spawn(move || {
                 b.wait();
-                s.access_token(&url).map(|t| t.access_token.expose_secret().to_string())
+                s.access_token(&url)
+                    .map(|t| t.access_token.expose_secret().to_string())
             })
         })
         .collect();
@@ -96,7 +123,10 @@ fn single_flight_under_32_threads() {
         .into_iter()
         .map(|h| h.join().expect("no panic").expect("token"))
         .collect();
-    assert!(tokens.iter().all(|t| t == &tokens[0]), "everyone shares one token");
+    assert!(
+        tokens.iter().all(|t| t == &tokens[0]),
+        "everyone shares one token"
+    );
     assert_eq!(token_requests(&kit), (1, 1), "exactly one exchange");
 
     // A failing renewal is shared too: one request, every waiter gets the error.
@@ -104,7 +134,10 @@ fn single_flight_under_32_threads() {
     kit.reset_counters();
     kit.clear_faults();
     kit.set_fault(Endpoint::IdpToken, Fault::Delay { ms: 200 });
-    kit.set_fault(Endpoint::IdpToken, Fault::status(503, r#"{"error":"temporarily_unavailable"}"#));
+    kit.set_fault(
+        Endpoint::IdpToken,
+        Fault::status(503, r#"{"error":"temporarily_unavailable"}"#),
+    );
     let barrier = Arc::new(Barrier::new(16));
     let results: Vec<_> = (0..16)
         .map(|_| {
@@ -120,9 +153,9 @@ fn single_flight_under_32_threads() {
         .into_iter()
         .map(|h| h.join().expect("no panic"))
         .collect();
-    assert!(results.iter().all(|r| r
-        .as_ref()
-        .is_err_and(|e| e.oauth_error().is_some_and(|o| o.error == "temporarily_unavailable"))));
+    assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e
+        .oauth_error()
+        .is_some_and(|o| o.error == "temporarily_unavailable"))));
     assert_eq!(kit.counters().requests(Endpoint::IdpToken), 1);
 }
 
@@ -134,13 +167,26 @@ fn challenge_401_reexchanges_once_and_is_bounded() {
     let s = session(&kit, &clock);
     let t1 = s.access_token(kit.mcp_url()).expect("token");
     kit.reset_counters();
-    let header = format!(r#"Bearer error="invalid_token", resource_metadata="{}""#, kit.prm_url());
-    let t2 = s.handle_challenge(kit.mcp_url(), 401, &header).expect("re-exchange");
-    assert_ne!(t1.access_token.expose_secret(), t2.access_token.expose_secret());
+    let header = format!(
+        r#"Bearer error="invalid_token", resource_metadata="{}""#,
+        kit.prm_url()
+    );
+    let t2 = s
+        .handle_challenge(kit.mcp_url(), 401, &header)
+        .expect("re-exchange");
+    assert_ne!(
+        t1.access_token.expose_secret(),
+        t2.access_token.expose_secret()
+    );
     assert_eq!(token_requests(&kit), (1, 1));
     // Concurrent challengers right after: handed the token just minted, no new exchange.
-    let t3 = s.handle_challenge(kit.mcp_url(), 401, &header).expect("dedup");
-    assert_eq!(t3.access_token.expose_secret(), t2.access_token.expose_secret());
+    let t3 = s
+        .handle_challenge(kit.mcp_url(), 401, &header)
+        .expect("dedup");
+    assert_eq!(
+        t3.access_token.expose_secret(),
+        t2.access_token.expose_secret()
+    );
     // The server keeps rejecting fresh tokens: bounded, a typed error, never a loop.
     clock.advance(Duration::from_secs(3));
     let mut last = Ok(t3);
@@ -171,7 +217,9 @@ fn challenge_403_steps_up_scope() {
         idjag_testkit::ADMIN_SCOPE,
         kit.prm_url()
     );
-    let t2 = s.handle_challenge(kit.mcp_url(), 403, &header).expect("step-up");
+    let t2 = s
+        .handle_challenge(kit.mcp_url(), 403, &header)
+        .expect("step-up");
     let granted = t2.scope.clone().unwrap_or_default();
     assert!(granted.contains(idjag_testkit::ADMIN_SCOPE), "{granted}");
     for sc in before.split_whitespace() {
@@ -179,15 +227,27 @@ fn challenge_403_steps_up_scope() {
     }
     // Later calls use the stepped-up key.
     let t3 = s.access_token(kit.mcp_url()).expect("cached stepped-up");
-    assert_eq!(t3.access_token.expose_secret(), t2.access_token.expose_secret());
+    assert_eq!(
+        t3.access_token.expose_secret(),
+        t2.access_token.expose_secret()
+    );
     // Same challenge again: nothing new to ask for → denied, no loop.
-    let e = s.handle_challenge(kit.mcp_url(), 403, &header).expect_err("no progress");
+    let e = s
+        .handle_challenge(kit.mcp_url(), 403, &header)
+        .expect_err("no progress");
     assert_eq!(e.action(), idjag::Action::Denied);
-    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("insufficient_scope"));
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("insufficient_scope")
+    );
     // 403 without insufficient_scope → denied.
-    let e = s.handle_challenge(kit.mcp_url(), 403, "Bearer").expect_err("plain 403");
+    let e = s
+        .handle_challenge(kit.mcp_url(), 403, "Bearer")
+        .expect_err("plain 403");
     assert_eq!(e.action(), idjag::Action::Denied);
-    let e = s.handle_challenge(kit.mcp_url(), 500, "Bearer").expect_err("bad status");
+    let e = s
+        .handle_challenge(kit.mcp_url(), 500, "Bearer")
+        .expect_err("bad status");
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
 }
 
@@ -199,10 +259,21 @@ fn changed_resource_metadata_triggers_rediscovery() {
     let s = session(&kit, &clock);
     s.access_token(kit.mcp_url()).expect("token");
     kit.reset_counters();
-    let header = format!(r#"Bearer error="invalid_token", resource_metadata="{}""#, kit.prm_root_url());
-    s.handle_challenge(kit.mcp_url(), 401, &header).expect("rediscovered");
-    assert_eq!(kit.counters().requests(Endpoint::Prm), 1, "the new PRM URL was fetched");
-    assert_eq!(s.discover(kit.mcp_url()).expect("d").resource_metadata_url, kit.prm_root_url());
+    let header = format!(
+        r#"Bearer error="invalid_token", resource_metadata="{}""#,
+        kit.prm_root_url()
+    );
+    s.handle_challenge(kit.mcp_url(), 401, &header)
+        .expect("rediscovered");
+    assert_eq!(
+        kit.counters().requests(Endpoint::Prm),
+        1,
+        "the new PRM URL was fetched"
+    );
+    assert_eq!(
+        s.discover(kit.mcp_url()).expect("d").resource_metadata_url,
+        kit.prm_root_url()
+    );
 }
 
 /// Expired ID token + IdP refresh token → silent renewal, rotation honoured (SPEC §2.J item 4).
@@ -221,13 +292,18 @@ fn expired_id_token_is_renewed_with_rotating_refresh_token() {
         .expect("session");
     let t = s.access_token(kit.mcp_url()).expect("renewed silently");
     assert!(t.id_jag_claims.is_some_and(|c| c["sub"] == json!("ivy")));
-    assert_eq!(kit.counters().requests(Endpoint::IdpToken), 2, "refresh grant + exchange");
+    assert_eq!(
+        kit.counters().requests(Endpoint::IdpToken),
+        2,
+        "refresh grant + exchange"
+    );
 
     // The refreshed ID token expires too (1 h): the *rotated* refresh token must be used
     // (the testkit kills the old one on rotation).
     clock.advance(Duration::from_secs(3700));
     kit.reset_counters();
-    s.access_token(kit.mcp_url()).expect("second renewal with the rotated refresh token");
+    s.access_token(kit.mcp_url())
+        .expect("second renewal with the rotated refresh token");
     assert_eq!(kit.counters().requests(Endpoint::IdpToken), 2);
 }
 
@@ -253,20 +329,35 @@ fn reauthentication_required_and_set_subject_token() {
     // Valid-looking but rejected by the IdP (wrong audience): invalid_grant → reauth.
     let mut spec = idjag_testkit::IdTokenSpec::new("jo");
     spec.aud = Some("someone-else".into());
-    s.set_subject_token(kit.mint_id_token_with(&spec), idjag::SubjectTokenType::IdToken, None)
-        .expect("set");
+    s.set_subject_token(
+        kit.mint_id_token_with(&spec),
+        idjag::SubjectTokenType::IdToken,
+        None,
+    )
+    .expect("set");
     let e = s.access_token(kit.mcp_url()).expect_err("rejected");
     assert_eq!(e.kind(), ErrorKind::ReauthenticationRequired);
-    assert_eq!(e.oauth_error().map(|o| o.error.as_str()), Some("invalid_grant"));
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_grant")
+    );
 
-    s.set_subject_token(kit.mint_id_token("jo"), idjag::SubjectTokenType::IdToken, None)
-        .expect("set");
+    s.set_subject_token(
+        kit.mint_id_token("jo"),
+        idjag::SubjectTokenType::IdToken,
+        None,
+    )
+    .expect("set");
     s.access_token(kit.mcp_url()).expect("signed in again");
 
-    let none = Session::builder(config(&kit, None, None)).build().expect("session");
+    let none = Session::builder(config(&kit, None, None))
+        .build()
+        .expect("session");
     let e = none.access_token(kit.mcp_url()).expect_err("no subject");
     assert_eq!(e.kind(), ErrorKind::ReauthenticationRequired);
-    assert!(none.set_subject_token("", idjag::SubjectTokenType::IdToken, None).is_err());
+    assert!(none
+        .set_subject_token("", idjag::SubjectTokenType::IdToken, None)
+        .is_err());
 }
 
 /// Rejected subject token + refresh token: refresh once, then succeed.
@@ -275,10 +366,19 @@ fn rejected_subject_token_is_refreshed_once() {
     let kit = TestKit::start();
     let mut spec = idjag_testkit::IdTokenSpec::new("kim");
     spec.aud = Some("not-this-client".into());
-    let s = Session::new(config(&kit, Some(kit.mint_id_token_with(&spec)), Some(kit.issue_refresh_token("kim"))))
-        .expect("session");
-    s.access_token(kit.mcp_url()).expect("refreshed after invalid_grant");
-    assert_eq!(kit.counters().requests(Endpoint::IdpToken), 3, "exchange, refresh, exchange");
+    let s = Session::new(config(
+        &kit,
+        Some(kit.mint_id_token_with(&spec)),
+        Some(kit.issue_refresh_token("kim")),
+    ))
+    .expect("session");
+    s.access_token(kit.mcp_url())
+        .expect("refreshed after invalid_grant");
+    assert_eq!(
+        kit.counters().requests(Endpoint::IdpToken),
+        3,
+        "exchange, refresh, exchange"
+    );
 }
 
 /// A fresh ID-JAG per redemption; invalidate drops cached state.
@@ -289,7 +389,10 @@ fn invalidate_and_fresh_id_jag_per_redemption() {
     let t1 = s.access_token(kit.mcp_url()).expect("t1");
     s.invalidate(kit.mcp_url());
     let t2 = s.access_token(kit.mcp_url()).expect("t2");
-    assert_ne!(t1.access_token.expose_secret(), t2.access_token.expose_secret());
+    assert_ne!(
+        t1.access_token.expose_secret(),
+        t2.access_token.expose_secret()
+    );
     let j1 = t1.id_jag_claims.expect("claims");
     let j2 = t2.id_jag_claims.expect("claims");
     assert_ne!(j1["jti"], j2["jti"], "each redemption used a new ID-JAG");

@@ -167,7 +167,10 @@ fn check_error(e: &Error, expect: &Value, name: &str) {
             "error_description",
             e.oauth_error().and_then(|o| o.error_description.clone()),
         ),
-        ("error_uri", e.oauth_error().and_then(|o| o.error_uri.clone())),
+        (
+            "error_uri",
+            e.oauth_error().and_then(|o| o.error_uri.clone()),
+        ),
     ] {
         if let Some(v) = expect[field].as_str() {
             assert_eq!(got.as_deref(), Some(v), "{name}: {field}");
@@ -280,10 +283,16 @@ fn discovery_url_vectors() {
         let expect: Vec<String> = serde_json::from_value(case["expect"].clone()).expect("list");
         if let Some(i) = case["issuer"].as_str() {
             let u = url::Url::parse(i).expect("url");
-            assert_eq!(idjag::discovery::authorization_server_metadata_urls(&u), expect);
+            assert_eq!(
+                idjag::discovery::authorization_server_metadata_urls(&u),
+                expect
+            );
         } else {
             let u = url::Url::parse(case["server"].as_str().expect("s")).expect("url");
-            assert_eq!(idjag::discovery::protected_resource_metadata_urls(&u), expect);
+            assert_eq!(
+                idjag::discovery::protected_resource_metadata_urls(&u),
+                expect
+            );
         }
     }
 }
