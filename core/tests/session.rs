@@ -399,3 +399,49 @@ fn invalidate_and_fresh_id_jag_per_redemption() {
     assert_eq!(token_requests(&kit), (2, 2));
     assert!(!format!("{s:?}").contains("lee"));
 }
+
+/// Several MCP servers from one session, concurrently: each key has its own single flight
+/// (one exchange per server) and the flights overlap instead of queueing behind each other.
+#[test]
+fn several_servers_in_parallel_no_deadlock() {
+    let kit = TestKit::start_with(idjag_testkit::Options {
+        extra_mcp_paths: vec!["/mcp2".into(), "/mcp3".into()],
+        ..Default::default()
+    });
+    let base = kit.mcp_url().trim_end_matches("/mcp").to_string();
+    let servers = [
+        kit.mcp_url().to_string(),
+        format!("{base}/mcp2"),
+        format!("{base}/mcp3"),
+    ];
+    let s = Session::new(config(&kit, Some(kit.mint_id_token("max")), None)).expect("session");
+    for url in &servers {
+        s.discover(url).expect("discover");
+    }
+    kit.reset_counters();
+    kit.set_fault(Endpoint::IdpToken, Fault::delay_ms(400));
+    let started = std::time::Instant::now();
+    let barrier = Arc::new(Barrier::new(24));
+    let handles: Vec<_> = (0..24)
+        .map(|i| {
+            let s = s.clone();
+            let b = barrier.clone();
+            let url = servers[i % 3].clone();
+            std::thread::spawn(move || {
+                b.wait();
+                s.access_token(&url).map(|t| (url, t.resource))
+            })
+        })
+        .collect();
+    for h in handles {
+        let (url, resource) = h.join().expect("no panic").expect("token");
+        assert_eq!(url, resource, "each token is for its own server");
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(token_requests(&kit), (3, 3), "one exchange per server");
+    // Serialised flights would take ≥ 1.2 s (3 × 400 ms); overlapping ones about 0.4 s.
+    assert!(
+        elapsed < Duration::from_millis(1100),
+        "flights overlapped: {elapsed:?}"
+    );
+}

@@ -14,7 +14,7 @@ pub(crate) fn handle(shared: &Shared, role: Role, req: Req) -> Resp {
     let ep = match role {
         Role::Idp => idp::classify(&req.path),
         Role::As => authz::classify(shared, &req.path),
-        Role::Mcp => mcp::classify(&req.path),
+        Role::Mcp => mcp::classify(shared, &req.path),
     };
     lock(&shared.counters).hit(role, ep, req.remote);
     let faults = ep.map(|e| lock(&shared.faults).take(e)).unwrap_or_default();

@@ -13,9 +13,33 @@ pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-2
 /// The scope `admin_reset` requires.
 pub const ADMIN_SCOPE: &str = "mcp:admin";
 
-pub(crate) fn prm(shared: &Shared) -> Value {
+/// One MCP server of the kit: its URL and its protected-resource metadata URL.
+pub(crate) struct Target {
+    pub(crate) mcp_url: String,
+    pub(crate) prm_url: String,
+}
+
+/// The MCP server a request path belongs to (`/mcp`, an extra MCP path, or one of their PRM
+/// documents; the root PRM describes `/mcp`).
+pub(crate) fn target(shared: &Shared, path: &str) -> Target {
+    let origin = &shared.urls.mcp_origin;
+    let prm_prefix = "/.well-known/oauth-protected-resource";
+    let mcp_path = path.strip_prefix(prm_prefix).unwrap_or(path);
+    if shared.opts.extra_mcp_paths.iter().any(|p| p == mcp_path) {
+        return Target {
+            mcp_url: format!("{origin}{mcp_path}"),
+            prm_url: format!("{origin}{prm_prefix}{mcp_path}"),
+        };
+    }
+    Target {
+        mcp_url: shared.urls.mcp_url.clone(),
+        prm_url: shared.urls.prm_url.clone(),
+    }
+}
+
+pub(crate) fn prm(shared: &Shared, t: &Target) -> Value {
     json!({
-        "resource": shared.urls.mcp_url,
+        "resource": t.mcp_url,
         "authorization_servers": [shared.urls.as_issuer],
         "scopes_supported": shared.opts.scopes_supported,
         "bearer_methods_supported": ["header"],
@@ -23,13 +47,25 @@ pub(crate) fn prm(shared: &Shared) -> Value {
     })
 }
 
-pub(crate) fn classify(path: &str) -> Option<Endpoint> {
+pub(crate) fn classify(shared: &Shared, path: &str) -> Option<Endpoint> {
     match path {
         "/.well-known/oauth-protected-resource/mcp" | "/.well-known/oauth-protected-resource" => {
             Some(Endpoint::Prm)
         }
         "/mcp" => Some(Endpoint::Mcp),
-        _ => None,
+        _ => {
+            let extra = |p: &str| shared.opts.extra_mcp_paths.iter().any(|x| x == p);
+            if extra(path) {
+                Some(Endpoint::Mcp)
+            } else if path
+                .strip_prefix("/.well-known/oauth-protected-resource")
+                .is_some_and(extra)
+            {
+                Some(Endpoint::Prm)
+            } else {
+                None
+            }
+        }
     }
 }
 
@@ -38,23 +74,20 @@ fn quote(s: &str) -> String {
 }
 
 /// `Bearer [error=…, error_description=…,] resource_metadata=…, scope=…`.
-pub(crate) fn challenge(shared: &Shared, error: Option<(&str, &str)>, scope: &[String]) -> String {
+pub(crate) fn challenge(t: &Target, error: Option<(&str, &str)>, scope: &[String]) -> String {
     let mut parts = Vec::new();
     if let Some((e, d)) = error {
         parts.push(format!("error=\"{}\"", quote(e)));
         parts.push(format!("error_description=\"{}\"", quote(d)));
     }
-    parts.push(format!(
-        "resource_metadata=\"{}\"",
-        quote(&shared.urls.prm_url)
-    ));
+    parts.push(format!("resource_metadata=\"{}\"", quote(&t.prm_url)));
     if !scope.is_empty() {
         parts.push(format!("scope=\"{}\"", quote(&scope.join(" "))));
     }
     format!("Bearer {}", parts.join(", "))
 }
 
-fn unauthorized(shared: &Shared, error: Option<(&str, &str)>, detail: &str) -> Resp {
+fn unauthorized(shared: &Shared, t: &Target, error: Option<(&str, &str)>, detail: &str) -> Resp {
     let mut r = Resp::json(
         401,
         &json!({
@@ -64,7 +97,7 @@ fn unauthorized(shared: &Shared, error: Option<(&str, &str)>, detail: &str) -> R
     )
     .header(
         "WWW-Authenticate",
-        &challenge(shared, error, &shared.opts.challenge_scopes),
+        &challenge(t, error, &shared.opts.challenge_scopes),
     )
     .detail(detail);
     r.error = error.map(|e| e.0.to_string());
@@ -72,6 +105,7 @@ fn unauthorized(shared: &Shared, error: Option<(&str, &str)>, detail: &str) -> R
 }
 
 fn authorize(shared: &Shared, req: &Req) -> Result<AccessTokenRecord, Resp> {
+    let t = target(shared, &req.path);
     let token = req.header("authorization").and_then(|h| {
         let (scheme, rest) = h.trim().split_once(' ')?;
         scheme
@@ -79,11 +113,12 @@ fn authorize(shared: &Shared, req: &Req) -> Result<AccessTokenRecord, Resp> {
             .then(|| rest.trim().to_string())
     });
     let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(unauthorized(shared, None, "no bearer token"));
+        return Err(unauthorized(shared, &t, None, "no bearer token"));
     };
     let invalid = |d: &str| {
         unauthorized(
             shared,
+            &t,
             Some(("invalid_token", "the access token is invalid or expired")),
             d,
         )
@@ -95,7 +130,7 @@ fn authorize(shared: &Shared, req: &Req) -> Result<AccessTokenRecord, Resp> {
     if rec.exp <= shared.now() {
         return Err(invalid("expired token"));
     }
-    if rec.resource != shared.urls.mcp_url {
+    if rec.resource != t.mcp_url {
         return Err(invalid("token issued for another resource"));
     }
     Ok(rec)
@@ -148,7 +183,7 @@ pub(crate) fn route(shared: &Shared, ep: Endpoint, req: &Req) -> Resp {
         if req.method != "GET" && req.method != "HEAD" {
             return Resp::new(405).header("Allow", "GET");
         }
-        return Resp::json(200, &prm(shared)).cache_control(shared);
+        return Resp::json(200, &prm(shared, &target(shared, &req.path))).cache_control(shared);
     }
     match req.method.as_str() {
         "POST" => {}
@@ -269,7 +304,7 @@ pub(crate) fn route(shared: &Shared, ep: Endpoint, req: &Req) -> Resp {
                         .header(
                             "WWW-Authenticate",
                             &challenge(
-                                shared,
+                                &target(shared, &req.path),
                                 Some(("insufficient_scope", "mcp:admin is required")),
                                 &needed,
                             ),

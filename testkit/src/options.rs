@@ -99,6 +99,10 @@ pub struct Options {
     /// Resources governed by the AS besides the MCP URL (the IdP accepts them as `resource`,
     /// the AS accepts them in the ID-JAG; the MCP server only accepts tokens for itself).
     pub extra_resources: Vec<String>,
+    /// More MCP servers on the MCP origin besides `/mcp` (e.g. `/mcp2`), each with its own
+    /// protected-resource metadata, resource identifier and token audience, behind the same
+    /// AS — for clients that talk to several MCP servers at once.
+    pub extra_mcp_paths: Vec<String>,
     /// User for `/authorize` without `login_hint` and for the context's ID token (default
     /// `alice`).
     pub default_user: String,
@@ -141,6 +145,7 @@ impl Default for Options {
             scopes_supported: vec!["mcp:read".into(), "mcp:write".into(), "mcp:admin".into()],
             challenge_scopes: vec!["mcp:read".into(), "mcp:write".into()],
             extra_resources: Vec::new(),
+            extra_mcp_paths: Vec::new(),
             default_user: "alice".into(),
             email_domain: "example.com".into(),
             workers: 4,

@@ -156,6 +156,12 @@ impl Shared {
     /// The resources governed by the AS: the MCP URL plus the configured extras.
     pub fn governed_resources(&self) -> Vec<String> {
         let mut v = vec![self.urls.mcp_url.clone()];
+        v.extend(
+            self.opts
+                .extra_mcp_paths
+                .iter()
+                .map(|p| format!("{}{p}", self.urls.mcp_origin)),
+        );
         v.extend(self.opts.extra_resources.iter().cloned());
         v
     }
