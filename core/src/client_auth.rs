@@ -221,15 +221,24 @@ impl ClientCredentials {
 
     /// Chooses the authentication method: the explicit one (checked against the material we
     /// hold), else the strongest one both sides support. `supported` is the server's
-    /// `token_endpoint_auth_methods_supported`; absent means `client_secret_basic`
-    /// (RFC 8414 §2).
+    /// `token_endpoint_auth_methods_supported` from its metadata (use
+    /// [`AuthorizationServerMetadata::auth_methods`](crate::AuthorizationServerMetadata::auth_methods)
+    /// for the RFC 8414 §2 default); `None` means no metadata is known, and the strongest method
+    /// our credentials allow is used (`private_key_jwt` > `client_secret_basic` > `none`).
     pub fn choose_method(&self, supported: Option<&[String]>, step: Step) -> Result<AuthMethod> {
         if let Some(m) = self.auth_method {
             self.check_material(m, step)?;
             return Ok(m);
         }
-        let default = ["client_secret_basic".to_string()];
-        let supported = supported.unwrap_or(&default);
+        let Some(supported) = supported else {
+            return Ok(if self.private_key.is_some() {
+                AuthMethod::PrivateKeyJwt
+            } else if self.client_secret.is_some() {
+                AuthMethod::ClientSecretBasic
+            } else {
+                AuthMethod::None
+            });
+        };
         let offers = |m: AuthMethod| supported.iter().any(|s| s == m.code());
         let mut order = Vec::new();
         if self.private_key.is_some() {
@@ -437,8 +446,19 @@ mod tests {
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let c = ClientCredentials::new("c").with_secret("x");
         assert_eq!(
+            c.choose_method(Some(&s(&["client_secret_basic"])), Step::AsGrant)
+                .expect("m"),
+            AuthMethod::ClientSecretBasic
+        );
+        assert_eq!(
             c.choose_method(None, Step::AsGrant).expect("m"),
             AuthMethod::ClientSecretBasic
+        );
+        assert_eq!(
+            ClientCredentials::new("p")
+                .choose_method(None, Step::AsGrant)
+                .expect("m"),
+            AuthMethod::None
         );
         assert_eq!(
             c.choose_method(Some(&s(&["client_secret_post"])), Step::AsGrant)

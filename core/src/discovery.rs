@@ -100,6 +100,14 @@ impl AuthorizationServerMetadata {
         self.supports_id_jag_profile() || self.supports_jwt_bearer()
     }
 
+    /// `token_endpoint_auth_methods_supported`, or its RFC 8414 §2 default
+    /// (`client_secret_basic`) when the metadata omits it.
+    pub fn auth_methods(&self) -> Vec<String> {
+        self.token_endpoint_auth_methods_supported
+            .clone()
+            .unwrap_or_else(|| vec!["client_secret_basic".to_string()])
+    }
+
     /// The token endpoint, or a `response_invalid` error.
     pub fn token_endpoint(&self, step: Step) -> Result<&str> {
         self.token_endpoint.as_deref().ok_or_else(|| {

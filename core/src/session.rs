@@ -632,7 +632,7 @@ impl Session {
         Ok(IdpEndpoint {
             token_endpoint: meta.token_endpoint(Step::Discovery)?.to_string(),
             issuer: Some(meta.issuer.clone()),
-            auth_methods: meta.token_endpoint_auth_methods_supported.clone(),
+            auth_methods: Some(meta.auth_methods()),
         })
     }
 
@@ -788,7 +788,7 @@ impl Session {
                     .issuer(as_meta.issuer.clone())
                     .resource(resource.clone());
             redeem.scope = scope.clone();
-            redeem.auth_methods_supported = as_meta.token_endpoint_auth_methods_supported.clone();
+            redeem.auth_methods_supported = Some(as_meta.auth_methods());
             match self.inner.client.redeem_id_jag(&redeem) {
                 Ok(at) => {
                     let now = self.now_ms() / 1000;

@@ -53,7 +53,7 @@ fn leg2(d: &Discovery, assertion: SecretString, creds: ClientCredentials) -> Red
     )
     .issuer(meta.issuer.clone())
     .resource(d.resource());
-    r.auth_methods_supported = meta.token_endpoint_auth_methods_supported.clone();
+    r.auth_methods_supported = Some(meta.auth_methods());
     r
 }
 
@@ -655,4 +655,92 @@ fn events_cache_and_keep_alive() {
         .iter()
         .any(|e| e.step == Step::IdpExchange && e.status == Some(200) && e.bytes > 0));
     assert!(all.iter().any(|e| e.step == Step::AsGrant));
+}
+
+/// SPEC §2.C item 7: `private_key_jwt` with RS256, PS256, ES256 and EdDSA — `iss` = `sub` =
+/// client_id, `aud` = issuer (or token endpoint), unique `jti`, 60 s lifetime, optional `typ`.
+/// The assertion is checked with the public key; the key never shows in `Debug`.
+#[test]
+fn private_key_jwt_for_every_algorithm() {
+    use idjag::http::{HttpRequest, HttpResponse};
+    use idjag_testkit::{Alg, TestKey};
+    for (alg, key_alg, typ) in [
+        (SigningAlg::RS256, Alg::RS256, None),
+        (
+            SigningAlg::PS256,
+            Alg::RS256,
+            Some("client-authentication+jwt"),
+        ),
+        (SigningAlg::ES256, Alg::ES256, None),
+        (
+            SigningAlg::EdDSA,
+            Alg::EdDSA,
+            Some("client-authentication+jwt"),
+        ),
+    ] {
+        let key = TestKey::generate(key_alg);
+        let pk = PrivateKey::from_pem(&SecretString::new(key.private_key_pem()), alg)
+            .expect("pem")
+            .with_kid("k1");
+        assert!(!format!("{pk:?}").contains("PRIVATE KEY"));
+        let mut creds = ClientCredentials::new("jwt-client").with_private_key(pk);
+        creds.assertion_typ = typ.map(str::to_string);
+        let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = bodies.clone();
+        let http = move |req: &HttpRequest| -> Result<HttpResponse, idjag::Error> {
+            sink.lock()
+                .expect("l")
+                .push(String::from_utf8(req.body.clone()).expect("utf8"));
+            Ok(HttpResponse {
+                status: 400,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: br#"{"error":"invalid_grant"}"#.to_vec(),
+            })
+        };
+        let c = Client::builder()
+            .http_client(Arc::new(http))
+            .build()
+            .expect("client");
+        for _ in 0..2 {
+            let req = RedeemRequest::new("https://as.example/token", "a.b.c", creds.clone())
+                .issuer("https://as.example");
+            let _ = c.redeem_id_jag(&req);
+        }
+        let bodies = bodies.lock().expect("l").clone();
+        let mut jtis = Vec::new();
+        for body in &bodies {
+            let form: Vec<(String, String)> = serde_urlencoded::from_str(body).expect("form");
+            let get = |k: &str| form.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+            assert_eq!(get("client_id").as_deref(), Some("jwt-client"));
+            assert_eq!(
+                get("client_assertion_type").as_deref(),
+                Some(idjag::urn::CLIENT_ASSERTION_JWT_BEARER)
+            );
+            assert!(get("client_secret").is_none());
+            let jwt = get("client_assertion").expect("assertion");
+            let header = jsonwebtoken::decode_header(&jwt).expect("header");
+            assert_eq!(header.kid.as_deref(), Some("k1"));
+            assert_eq!(header.typ.as_deref(), Some(typ.unwrap_or("JWT")));
+            let pubkey = key.public_key_pem().as_bytes();
+            let dk = match key_alg {
+                Alg::RS256 => jsonwebtoken::DecodingKey::from_rsa_pem(pubkey),
+                Alg::ES256 => jsonwebtoken::DecodingKey::from_ec_pem(pubkey),
+                Alg::EdDSA => jsonwebtoken::DecodingKey::from_ed_pem(pubkey),
+            }
+            .expect("public key");
+            let mut v = jsonwebtoken::Validation::new(header.alg);
+            v.set_audience(&["https://as.example"]);
+            v.set_issuer(&["jwt-client"]);
+            let data = jsonwebtoken::decode::<serde_json::Value>(&jwt, &dk, &v)
+                .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+            let claims = data.claims;
+            assert_eq!(claims["sub"], json!("jwt-client"));
+            assert_eq!(
+                claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat"),
+                60
+            );
+            jtis.push(claims["jti"].as_str().expect("jti").to_string());
+        }
+        assert_ne!(jtis[0], jtis[1], "{alg:?}: a new jti per assertion");
+    }
 }
