@@ -744,3 +744,84 @@ fn private_key_jwt_for_every_algorithm() {
         assert_ne!(jtis[0], jtis[1], "{alg:?}: a new jti per assertion");
     }
 }
+
+/// Proxy support: every request goes through the configured HTTP proxy. The proxy here is a
+/// minimal loopback CONNECT tunnel that records each tunnel target and pipes the bytes.
+#[test]
+fn requests_go_through_the_configured_proxy() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    let kit = TestKit::start();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(8) {
+            let Ok(client) = conn else { return };
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h == "\r\n" || h.is_empty() {
+                        break;
+                    }
+                }
+                sink.lock().expect("l").push(format!(
+                    "{} {target}",
+                    line.split_whitespace().next().unwrap_or("")
+                ));
+                let Ok(upstream) = TcpStream::connect(&target) else {
+                    return;
+                };
+                let mut c = client;
+                let _ = c.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n");
+                let (mut c2, mut u2) =
+                    (c.try_clone().expect("c"), upstream.try_clone().expect("u"));
+                let mut reader_u = upstream;
+                let t = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut reader, &mut u2);
+                });
+                let _ = std::io::copy(&mut reader_u, &mut c2);
+                let _ = t.join();
+            });
+        }
+    });
+    let c = Client::builder()
+        .http_config(HttpConfig {
+            proxy: Some(format!("http://127.0.0.1:{port}")),
+            ..HttpConfig::default()
+        })
+        .build()
+        .expect("client");
+    let d = c
+        .discover(kit.mcp_url(), &DiscoveryOptions::default())
+        .expect("discovery through the proxy");
+    assert_eq!(d.audience(), kit.as_issuer());
+    let seen = seen.lock().expect("l").clone();
+    let mcp_host = kit
+        .mcp_url()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("host")
+        .to_string();
+    assert!(
+        seen.iter().any(|s| s == &format!("CONNECT {mcp_host}")),
+        "tunnelled through the proxy: {seen:?}"
+    );
+    let bad = Client::builder()
+        .http_config(HttpConfig {
+            proxy: Some("::not a proxy::".into()),
+            ..HttpConfig::default()
+        })
+        .build()
+        .expect_err("bad proxy URL");
+    assert_eq!(bad.kind(), ErrorKind::Configuration);
+}
