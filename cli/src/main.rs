@@ -9,6 +9,7 @@ mod inspect;
 mod mcp;
 mod output;
 mod token;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use idjag::{Error, ErrorKind};
@@ -66,6 +67,23 @@ enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Verify an ID-JAG as an MCP authorization server would (accept, or reject with a reason).
+    Verify {
+        /// The verifier configuration (JSON file; `-` for stdin).
+        #[arg(long)]
+        config: String,
+        /// The client that authenticated at the token endpoint.
+        #[arg(long)]
+        client_id: String,
+        /// The scope requested in the jwt-bearer request.
+        #[arg(long)]
+        scope: Option<String>,
+        /// The ID-JAG (`-` reads it from stdin).
+        assertion: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode (without verifying) an ID-JAG, ID token or any JWT.
     Inspect {
         /// The token (`-` reads it from stdin).
@@ -121,6 +139,13 @@ fn main() -> ExitCode {
             verbose,
         } => discover::run(&url, idp.as_deref(), json, verbose),
         Command::Inspect { jwt, json } => inspect::run(&jwt, json),
+        Command::Verify {
+            config,
+            client_id,
+            scope,
+            assertion,
+            json,
+        } => verify::run(&config, &client_id, scope.as_deref(), &assertion, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

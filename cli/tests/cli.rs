@@ -346,3 +346,76 @@ fn errors_have_stable_exit_codes() {
         .expect("write");
     assert_eq!(child.wait().expect("wait").code(), Some(10));
 }
+
+#[test]
+fn verify_accepts_and_rejects_with_reasons() {
+    let kit = idjag_testkit::TestKit::start();
+    let dir = tempdir::Dir::new("verify");
+    let cfg = dir.write(
+        "verifier.json",
+        &json!({
+            "issuer": kit.as_issuer(),
+            "resources": [kit.mcp_url()],
+            "trusted_idps": [{"issuer": kit.idp_issuer(), "jwks_uri": kit.idp_jwks_uri()}],
+        })
+        .to_string(),
+    );
+    let jag = kit.mint_id_jag("alice");
+    let client_id = kit.as_client().client_id;
+    let out = idjag()
+        .args(["verify", "--client-id", &client_id, "--config"])
+        .arg(&cfg)
+        .arg(&jag)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("accepted") && text.contains("alice"),
+        "{text}"
+    );
+
+    let out = idjag()
+        .args([
+            "verify",
+            "--json",
+            "--client-id",
+            "someone-else",
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg(&jag)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(24), "verification_failed");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], json!(false));
+    assert_eq!(v["reason"], json!("client_mismatch"));
+    assert_eq!(v["wire"]["body"]["error"], json!("invalid_grant"));
+    assert!(
+        !v["wire"]["body"].to_string().contains("client"),
+        "generic on the wire: {v}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("verification_failed") && stderr.contains("client_mismatch"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&jag) && !String::from_utf8_lossy(&out.stdout).contains(&jag));
+
+    let bad = dir.write(
+        "bad.json",
+        r#"{"issuer":"https://as","resources":[],"trusted_idps":[],"colour":1}"#,
+    );
+    let out = idjag()
+        .args(["verify", "--client-id", "c", "--config"])
+        .arg(&bad)
+        .arg(&jag)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(11));
+}

@@ -157,7 +157,6 @@ fn default_http(_: &HttpConfig) -> Result<Arc<dyn HttpClient>> {
 }
 
 /// A parsed JSON document with its caching lifetime.
-#[allow(dead_code)] // used by the verifier (next commit)
 pub(crate) struct Fetched<T> {
     pub(crate) value: T,
     /// `Cache-Control: max-age` in seconds; `Some(0)` for `no-store`/`no-cache`.
@@ -351,7 +350,6 @@ impl Client {
     }
 
     /// GET and parse a JSON metadata document; non-200 is an error.
-    #[allow(dead_code)] // used by the verifier (next commit)
     pub(crate) fn get_json<T: DeserializeOwned>(
         &self,
         step: Step,

@@ -24,6 +24,7 @@ pub mod http;
 pub mod jwt;
 pub mod secret;
 pub mod session;
+pub mod verify;
 
 pub use client::{Client, ClientBuilder, EventHook, HttpEvent};
 pub use client_auth::{AuthMethod, ClientCredentials, PrivateKey, SigningAlg};
@@ -38,6 +39,7 @@ pub use exchange::{
 };
 pub use secret::SecretString;
 pub use session::{Session, SessionBuilder, Token};
+pub use verify::{IdJagVerifier, RejectReason, VerifiedGrant, VerifierConfig};
 
 /// Token type and grant URNs (SPEC §0.3).
 pub mod urn {

@@ -1,49 +1,21 @@
-//! ID-JAG verification at the testkit AS (SPEC §2.G items 3–16).
+//! ID-JAG verification at the testkit AS: the core's [`idjag::IdJagVerifier`] (dogfooding,
+//! SPEC §2.G items 3–16).
 //!
-//! **Placeholder.** Everything the testkit AS checks about a presented ID-JAG lives in
-//! [`verify_id_jag`] and nowhere else, so that it can later be replaced wholesale by the
-//! core's `idjag::verify::IdJagVerifier` (being built in `core/src/verify`). Keep the
-//! surface small: a context in, a [`VerifiedIdJag`] or a short rejection reason out. The
-//! reason is only logged (and exposed by `TestKit::last_as_rejection`); the wire error is
-//! always a generic `invalid_grant`.
-//!
-//! Checks, in order: size and compact-JWS shape; `typ` = `oauth-id-jag+jwt`
-//! (case-insensitive, optional `application/` prefix); no `crit`; `alg` on the allow-list
-//! (ES256, RS256, EdDSA; never `none`/HMAC); key from the IdP JWKS by `kid` (or every key
-//! of that `alg` when there is no `kid`; header `jku`/`jwk`/`x5u`/`x5c` are never used);
-//! signature; `iss` = the IdP issuer; `aud` = the AS issuer exactly (string or one-element
-//! array); `client_id` = the authenticated client; `exp` required, not past (skew);
-//! `iat` required, not in the future (skew); `nbf` honoured; lifetime cap; `sub` non-empty;
-//! `scope` a string if present; `resource` (string or non-empty array of unique strings)
-//! each governed by this AS; finally `jti` required and single-use (recorded only once
-//! everything else passed).
+//! The verifier is built once per kit, after the servers are bound: it trusts the kit's IdP
+//! and fetches its JWKS over real loopback HTTP (through the kit's CA in TLS mode), follows
+//! the kit's clock (including [`TestKit::set_clock_offset`](crate::TestKit::set_clock_offset)),
+//! and keeps single-use `jti`s in its in-memory replay store. A rejection's stable reason
+//! code (`invalid_typ`, `audience_mismatch`, `replayed`, …) is exposed by
+//! `TestKit::last_as_rejection`; the wire error is always the verifier's generic
+//! `invalid_grant`.
 
-use crate::httpd::lock;
-use crate::jwt;
-use crate::keys::TestKey;
-use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-/// Inputs of a verification.
-pub(crate) struct VerifyContext<'a> {
-    /// The trusted IdP issuer.
-    pub idp_issuer: &'a str,
-    /// This AS's issuer (expected `aud`).
-    pub as_issuer: &'a str,
-    /// Resource identifiers governed by this AS.
-    pub resources: &'a [String],
-    /// The IdP's published keys (its JWKS).
-    pub keys: &'a [TestKey],
-    /// Allowed clock skew, seconds.
-    pub skew: i64,
-    /// Longest accepted `exp - iat`.
-    pub max_lifetime: i64,
-    /// Replay store: `iss jti` → `exp`.
-    pub jti_store: &'a Mutex<HashMap<String, i64>>,
-    /// Now, Unix seconds.
-    pub now: i64,
-}
+use crate::state::Shared;
+use idjag::clock::Clock;
+use idjag::http::HttpConfig;
+use idjag::verify::{MissingResourcePolicy, TrustedIdpConfig};
+use idjag::{Client, IdJagVerifier, VerifierConfig};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// What the AS needs from a verified ID-JAG.
 #[derive(Debug, Clone)]
@@ -53,131 +25,78 @@ pub(crate) struct VerifiedIdJag {
     pub resources: Option<Vec<String>>,
 }
 
-/// Largest ID-JAG accepted, bytes.
-const MAX_LEN: usize = 16 * 1024;
+/// The kit's clock (real time plus the configured offset), for the verifier.
+struct KitClock(Weak<Shared>);
 
-fn typ_ok(typ: Option<&str>) -> bool {
-    let Some(t) = typ else { return false };
-    let t = t.to_ascii_lowercase();
-    let t = t.strip_prefix("application/").unwrap_or(&t);
-    t == idjag::urn::JWT_TYP_ID_JAG
+impl Clock for KitClock {
+    fn now_millis(&self) -> i64 {
+        match self.0.upgrade() {
+            Some(s) => s.now() * 1000,
+            None => idjag::clock::SystemClock.now_millis(),
+        }
+    }
 }
 
-/// Verifies `assertion` for the client authenticated as `client_id`. `Err` holds a short
-/// reason code such as `"typ"`, `"signature"`, `"aud"`, `"jti_replay"`.
+/// Builds the AS's verifier for `shared` (call once the URLs are known).
+pub(crate) fn build_verifier(
+    shared: &Arc<Shared>,
+    ca_pem: Option<String>,
+) -> Result<IdJagVerifier, String> {
+    let mut cfg = VerifierConfig::new(shared.urls.as_issuer.clone(), shared.governed_resources());
+    cfg.trusted_idps = vec![TrustedIdpConfig::with_jwks_uri(
+        shared.urls.idp_issuer.clone(),
+        shared.urls.idp_jwks_uri(),
+    )];
+    // Real IdPs omit `resource`; this AS then assumes its MCP server.
+    cfg.default_resource = Some(shared.urls.mcp_url.clone());
+    cfg.missing_resource = Some(MissingResourcePolicy::UseDefault);
+    cfg.clock_skew_s = shared.opts.as_clock_skew_secs.clamp(0, 300) as u64;
+    let window = shared.opts.as_max_id_jag_lifetime_secs.max(1) as u64;
+    cfg.max_lifetime_s = window;
+    cfg.max_age_s = window;
+    // Tests rotate keys at will: allow a refetch for an unknown `kid` every second.
+    cfg.jwks_refetch_interval_s = 1;
+    cfg.jwks_cache_ttl_s = 600;
+    let client = Client::builder()
+        .http_config(HttpConfig {
+            ca_bundle_pem: ca_pem,
+            total_timeout: Duration::from_secs(5),
+            ..HttpConfig::default()
+        })
+        .clock(Arc::new(KitClock(Arc::downgrade(shared))))
+        .build()
+        .map_err(|e| e.to_string())?;
+    IdJagVerifier::builder(cfg)
+        .client(client)
+        .clock(Arc::new(KitClock(Arc::downgrade(shared))))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Verifies `assertion` for the client authenticated as `client_id`. `Err` holds the
+/// verifier's reason code (or the error code for infrastructure failures).
 pub(crate) fn verify_id_jag(
-    ctx: &VerifyContext<'_>,
+    shared: &Shared,
     assertion: &str,
     client_id: &str,
 ) -> Result<VerifiedIdJag, String> {
-    if assertion.len() > MAX_LEN {
-        return Err("too_large".into());
-    }
-    let p = jwt::parse(assertion).map_err(|e| format!("malformed: {e}"))?;
-    if !typ_ok(p.header_str("typ")) {
-        return Err("typ".into());
-    }
-    if p.header.contains_key("crit") {
-        return Err("crit".into());
-    }
-    let alg = p.header_str("alg").unwrap_or("");
-    if !matches!(alg, "ES256" | "RS256" | "EdDSA") {
-        return Err("alg".into());
-    }
-    let candidates: Vec<&TestKey> = match p.header.get("kid") {
-        Some(Value::String(kid)) => ctx.keys.iter().filter(|k| k.kid() == kid).collect(),
-        Some(_) => return Err("kid".into()),
-        None => ctx
-            .keys
-            .iter()
-            .filter(|k| k.alg().as_str() == alg)
-            .collect(),
+    let Some(verifier) = shared.verifier.get() else {
+        return Err("verifier_unavailable".into());
     };
-    if candidates.is_empty() {
-        return Err("unknown_key".into());
-    }
-    let verified = candidates
-        .iter()
-        .any(|k| k.alg().as_str() == alg && k.verify_signature(&p.signing_input, &p.signature));
-    if !verified {
-        return Err("signature".into());
-    }
-    if p.claim_str("iss") != Some(ctx.idp_issuer) {
-        return Err("iss".into());
-    }
-    let aud_ok = match p.claims.get("aud") {
-        Some(Value::String(a)) => a == ctx.as_issuer,
-        Some(Value::Array(a)) => a.len() == 1 && a[0].as_str() == Some(ctx.as_issuer),
-        _ => false,
-    };
-    if !aud_ok {
-        return Err("aud".into());
-    }
-    if p.claim_str("client_id") != Some(client_id) {
-        return Err("client_id".into());
-    }
-    let exp = p.claim_time("exp").ok_or("exp_missing")?;
-    if ctx.now > exp + ctx.skew {
-        return Err("expired".into());
-    }
-    let iat = p.claim_time("iat").ok_or("iat_missing")?;
-    if iat > ctx.now + ctx.skew {
-        return Err("iat_future".into());
-    }
-    if exp - iat > ctx.max_lifetime {
-        return Err("lifetime".into());
-    }
-    if let Some(v) = p.claims.get("nbf") {
-        let nbf = v.as_i64().ok_or("nbf")?;
-        if nbf > ctx.now + ctx.skew {
-            return Err("nbf".into());
+    // Scope is granted by the AS from the asserted scope (see authz.rs), so no requested
+    // scope is passed here.
+    let grant = verifier
+        .verify(assertion, client_id, None)
+        .map_err(|e| e.reason().unwrap_or(e.code()).to_string())?;
+    let scopes = match grant.claims.get("scope") {
+        Some(serde_json::Value::String(s)) => {
+            Some(s.split_ascii_whitespace().map(str::to_string).collect())
         }
-    }
-    let sub = p
-        .claim_str("sub")
-        .filter(|s| !s.is_empty())
-        .ok_or("sub")?
-        .to_string();
-    let scopes = match p.claims.get("scope") {
-        None => None,
-        Some(Value::String(s)) => Some(crate::oauth::scopes(s)),
-        Some(_) => return Err("scope".into()),
+        _ => None,
     };
-    let resources = match p.claims.get("resource") {
-        None => None,
-        Some(Value::String(r)) => Some(vec![r.clone()]),
-        Some(Value::Array(a)) if !a.is_empty() => {
-            let mut out: Vec<String> = Vec::new();
-            for v in a {
-                let s = v.as_str().ok_or("resource")?;
-                if out.iter().any(|o| o == s) {
-                    return Err("resource".into());
-                }
-                out.push(s.to_string());
-            }
-            Some(out)
-        }
-        Some(_) => return Err("resource".into()),
-    };
-    if let Some(rs) = &resources {
-        if !rs.iter().all(|r| ctx.resources.contains(r)) {
-            return Err("resource".into());
-        }
-    }
-    let jti = p
-        .claim_str("jti")
-        .filter(|s| !s.is_empty())
-        .ok_or("jti_missing")?;
-    let mut store = lock(ctx.jti_store);
-    store.retain(|_, e| *e + ctx.skew >= ctx.now);
-    let key = format!("{} {jti}", ctx.idp_issuer);
-    if store.contains_key(&key) {
-        return Err("jti_replay".into());
-    }
-    store.insert(key, exp);
     Ok(VerifiedIdJag {
-        sub,
+        sub: grant.sub,
         scopes,
-        resources,
+        resources: (!grant.resource_defaulted).then_some(grant.resource),
     })
 }

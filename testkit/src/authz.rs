@@ -1,7 +1,7 @@
 //! The MCP server's authorization server: metadata (RFC 8414 / OIDC variants) and the
 //! JWT-bearer token endpoint that redeems ID-JAGs for opaque access tokens.
 
-use crate::as_verify::{verify_id_jag, VerifyContext};
+use crate::as_verify::verify_id_jag;
 use crate::clients::{authenticate, AuthContext};
 use crate::faults::Endpoint;
 use crate::httpd::{lock, Req, Resp};
@@ -128,19 +128,7 @@ fn token(shared: &Shared, req: &Req) -> Result<Resp, Resp> {
                 .detail(format!("{} assertions", assertions.len())),
         );
     }
-    let keys = shared.keys().published.clone();
-    let resources = shared.governed_resources();
-    let vctx = VerifyContext {
-        idp_issuer: &shared.urls.idp_issuer,
-        as_issuer: &shared.urls.as_issuer,
-        resources: &resources,
-        keys: &keys,
-        skew: shared.opts.as_clock_skew_secs,
-        max_lifetime: shared.opts.as_max_id_jag_lifetime_secs,
-        jti_store: &shared.id_jag_jtis,
-        now,
-    };
-    let verified = match verify_id_jag(&vctx, &assertions[0], &client.info.client_id) {
+    let verified = match verify_id_jag(shared, &assertions[0], &client.info.client_id) {
         Ok(v) => {
             *lock(&shared.last_as_rejection) = None;
             v

@@ -17,8 +17,8 @@
 //!   and authorization codes. Client authentication: `client_secret_basic` (RFC 6749 §2.3.1
 //!   form-urlencoding enforced), `client_secret_post`, `private_key_jwt`, `none`.
 //! - **AS** (`as_issuer()`, optionally under a path): metadata advertising the ID-JAG grant
-//!   profile, and `/token` for the JWT-bearer grant. ID-JAG checks live in one module
-//!   (`as_verify`), to be swapped for the core verifier later.
+//!   profile, and `/token` for the JWT-bearer grant. ID-JAGs are verified by the core's
+//!   `idjag::IdJagVerifier` (dogfooding), which fetches the IdP's JWKS over loopback HTTP.
 //! - **MCP server** (`mcp_url()`): protected-resource metadata, 401/403 challenges, and a
 //!   minimal streamable-HTTP JSON-RPC endpoint with the tools `whoami`, `echo`, `admin_reset`.
 //! - Per-endpoint request/connection [`Counters`], [`Fault`] injection, a request log, a
@@ -244,7 +244,7 @@ impl TestKit {
             auth_codes: Mutex::new(HashMap::new()),
             idp_assertion_jtis: Mutex::new(HashMap::new()),
             as_assertion_jtis: Mutex::new(HashMap::new()),
-            id_jag_jtis: Mutex::new(HashMap::new()),
+            verifier: std::sync::OnceLock::new(),
             access_tokens: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashSet::new()),
             faults: Mutex::new(Default::default()),
@@ -253,6 +253,8 @@ impl TestKit {
             last_as_rejection: Mutex::new(None),
             opts,
         });
+        let verifier = as_verify::build_verifier(&shared, shared.ca_pem.clone())?;
+        let _ = shared.verifier.set(verifier);
         for (server, role) in servers.iter_mut().zip(Role::ALL) {
             let sh = Arc::clone(&shared);
             server.start(
@@ -556,7 +558,8 @@ impl TestKit {
         lock(&self.shared.log).clear();
     }
 
-    /// Why the AS last rejected an ID-JAG (`"aud"`, `"jti_replay"`, `"signature"`, …);
+    /// Why the AS last rejected an ID-JAG: the verifier's reason code (`"audience_mismatch"`,
+    /// `"replayed"`, `"bad_signature"`, …);
     /// `None` after a success.
     pub fn last_as_rejection(&self) -> Option<String> {
         lock(&self.shared.last_as_rejection).clone()

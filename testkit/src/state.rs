@@ -97,7 +97,8 @@ pub(crate) struct Shared {
     pub auth_codes: Mutex<HashMap<String, CodeRecord>>,
     pub idp_assertion_jtis: Mutex<HashMap<String, i64>>,
     pub as_assertion_jtis: Mutex<HashMap<String, i64>>,
-    pub id_jag_jtis: Mutex<HashMap<String, i64>>,
+    /// The AS's ID-JAG verifier (the core's `IdJagVerifier`), set once at start.
+    pub verifier: std::sync::OnceLock<idjag::IdJagVerifier>,
     pub access_tokens: Mutex<HashMap<String, AccessTokenRecord>>,
     pub sessions: Mutex<HashSet<String>>,
     pub faults: Mutex<FaultTable>,

@@ -197,7 +197,7 @@ fn as_client_authentication_methods() {
     claims["client_id"] = j.client_id.clone().into();
     let r = redeem(&kit, &http, &kit.sign_id_jag(&claims), None);
     assert_eq!(r.error(), "invalid_grant");
-    assert_eq!(kit.last_as_rejection().as_deref(), Some("client_id"));
+    assert_eq!(kit.last_as_rejection().as_deref(), Some("client_mismatch"));
 
     // Post-only client: Basic refused, post accepted.
     let p = kit.as_post_client();

@@ -134,14 +134,14 @@ fn token_exchange_errors() {
                 aud: Some("other".into()),
                 ..IdTokenSpec::new("a")
             }),
-            "aud",
+            "audience_mismatch",
         ),
         (
             kit.mint_id_token_with(&IdTokenSpec {
                 iss: Some("http://evil".into()),
                 ..IdTokenSpec::new("a")
             }),
-            "iss",
+            "untrusted_issuer",
         ),
         (
             TestKey::generate(Alg::RS256).sign_with_typ(
@@ -264,15 +264,15 @@ fn as_rejects_bad_id_jags() {
     );
 
     let cases: Vec<(String, &str)> = vec![
-        (with_header(json!({"typ": "JWT"})), "typ"),
-        (with_header(json!({})), "typ"),
+        (with_header(json!({"typ": "JWT"})), "invalid_typ"),
+        (with_header(json!({})), "invalid_typ"),
         (
             with_header(json!({"typ": "oauth-id-jag+jwt", "alg": "none"})),
-            "alg",
+            "unsupported_alg",
         ),
         (
             with_header(json!({"typ": "oauth-id-jag+jwt", "crit": ["exp"]})),
-            "crit",
+            "crit_unsupported",
         ),
         (
             with_header(json!({"typ": "oauth-id-jag+jwt", "kid": "nope"})),
@@ -286,31 +286,31 @@ fn as_rejects_bad_id_jags() {
             signed(&|c| {
                 c.insert("iss".into(), json!("http://evil"));
             }),
-            "iss",
+            "untrusted_issuer",
         ),
         (
             signed(&|c| {
                 c.insert("aud".into(), json!(kit.as_token_endpoint()));
             }),
-            "aud",
+            "audience_mismatch",
         ),
         (
             signed(&|c| {
                 c.insert("aud".into(), json!([kit.as_issuer(), "x"]));
             }),
-            "aud",
+            "audience_mismatch",
         ),
         (
             signed(&|c| {
                 c.insert("aud".into(), json!(format!("{}/", kit.as_issuer())));
             }),
-            "aud",
+            "audience_mismatch",
         ),
         (
             signed(&|c| {
                 c.insert("client_id".into(), json!("someone"));
             }),
-            "client_id",
+            "client_mismatch",
         ),
         (
             signed(&|c| {
@@ -323,62 +323,62 @@ fn as_rejects_bad_id_jags() {
             signed(&|c| {
                 c.remove("exp");
             }),
-            "exp_missing",
+            "missing_claim",
         ),
         (
             signed(&|c| {
                 c.remove("iat");
             }),
-            "iat_missing",
+            "missing_claim",
         ),
         (
             signed(&|c| {
                 c.insert("iat".into(), json!(kit.now() + 120));
                 c.insert("exp".into(), json!(kit.now() + 400));
             }),
-            "iat_future",
+            "issued_in_future",
         ),
         (
             signed(&|c| {
                 c.insert("exp".into(), json!(kit.now() + 7200));
             }),
-            "lifetime",
+            "lifetime_too_long",
         ),
         (
             signed(&|c| {
                 c.insert("nbf".into(), json!(kit.now() + 120));
             }),
-            "nbf",
+            "not_yet_valid",
         ),
         (
             signed(&|c| {
                 c.remove("sub");
             }),
-            "sub",
+            "missing_claim",
         ),
         (
             signed(&|c| {
                 c.remove("jti");
             }),
-            "jti_missing",
+            "missing_claim",
         ),
         (
             signed(&|c| {
                 c.insert("scope".into(), json!(["mcp:read"]));
             }),
-            "scope",
+            "malformed",
         ),
         (
             signed(&|c| {
                 c.insert("resource".into(), json!("http://127.0.0.1:1/other"));
             }),
-            "resource",
+            "resource_mismatch",
         ),
         (
             signed(&|c| {
                 c.insert("resource".into(), json!([kit.mcp_url(), kit.mcp_url()]));
             }),
-            "resource",
+            "malformed",
         ),
     ];
     for (jag, why) in cases {
@@ -396,7 +396,7 @@ fn as_rejects_bad_id_jags() {
     parts[1] = p1;
     assert_eq!(
         reject(&kit, &http, &parts.join(".")).as_deref(),
-        Some("signature")
+        Some("bad_signature")
     );
 
     // Request-level errors.
@@ -476,11 +476,13 @@ fn key_rotation() {
     assert_eq!(reject(&kit, &http, &old_jag), None);
     assert_eq!(reject(&kit, &http, &new_jag), None);
 
-    // Drop the old keys: tokens signed with them are rejected.
-    let old_jag = old.sign_with_typ(Some("oauth-id-jag+jwt"), &kit.id_jag_claims("a"));
+    // Drop the old keys: once the AS's JWKS cache (600 s) expires and it refetches, tokens
+    // signed with them are rejected (a cached JWKS keeps a retired key until then).
     kit.rotate_idp_key(Alg::ES256, true);
     let jwks = http.get(&kit.idp_jwks_uri()).json();
     assert!(!jwks.to_string().contains(old.kid()));
+    kit.set_clock_offset(601);
+    let old_jag = old.sign_with_typ(Some("oauth-id-jag+jwt"), &kit.id_jag_claims("a"));
     assert_eq!(
         reject(&kit, &http, &old_jag).as_deref(),
         Some("unknown_key")

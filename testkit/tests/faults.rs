@@ -225,7 +225,7 @@ fn admin_api() {
     assert_eq!(r.error(), "invalid_grant");
     assert_eq!(
         http.get(&format!("{admin}/last_rejection")).json()["reason"],
-        "aud"
+        "audience_mismatch"
     );
     let good = post("id_jag", json!({"claims": {"scope": "mcp:read"}})).json();
     assert_eq!(

@@ -70,7 +70,7 @@ fn full_flow_id_token_to_mcp_tools() {
     assert_eq!(r.status, 400);
     assert_eq!(r.error(), "invalid_grant");
     assert_eq!(r.json()["error_description"], "the assertion is invalid");
-    assert_eq!(kit.last_as_rejection().as_deref(), Some("jti_replay"));
+    assert_eq!(kit.last_as_rejection().as_deref(), Some("replayed"));
 
     // 4. MCP session.
     let r = http.mcp(kit.mcp_url(), Some(&at), None, &init);
