@@ -33,7 +33,12 @@ pub fn error_line(e: &Error) -> String {
     if let Some(s) = e.status() {
         line.push_str(&format!(" [HTTP {s}]"));
     }
-    line.push_str(&format!(" → {}", action_hint(e.action())));
+    let hint = if e.kind() == idjag::ErrorKind::InvalidArgument {
+        "check the arguments"
+    } else {
+        action_hint(e.action())
+    };
+    line.push_str(&format!(" → {hint}"));
     line
 }
 
