@@ -825,3 +825,34 @@ fn requests_go_through_the_configured_proxy() {
         .expect_err("bad proxy URL");
     assert_eq!(bad.kind(), ErrorKind::Configuration);
 }
+
+/// SPEC §3.5: metadata caching honours `Cache-Control: max-age` (injected clock, no sleeping).
+#[test]
+fn metadata_cache_honours_max_age() {
+    let kit = TestKit::start_with(Options {
+        metadata_cache_control: Some("public, max-age=60".into()),
+        ..Options::default()
+    });
+    let clock = idjag::clock::ManualClock::starting_now();
+    let c = Client::builder()
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("client");
+    let opts = DiscoveryOptions {
+        skip_probe: true,
+        ..Default::default()
+    };
+    c.discover(kit.mcp_url(), &opts).expect("discover");
+    kit.reset_counters();
+    clock.advance(Duration::from_secs(59));
+    c.discover(kit.mcp_url(), &opts).expect("cached");
+    assert_eq!(kit.counters().requests(Endpoint::Prm), 0);
+    assert_eq!(kit.counters().requests(Endpoint::AsMetadata), 0);
+    clock.advance(Duration::from_secs(2));
+    c.discover(kit.mcp_url(), &opts).expect("refetched");
+    assert_eq!(kit.counters().requests(Endpoint::Prm), 1, "max-age elapsed");
+    assert_eq!(kit.counters().requests(Endpoint::AsMetadata), 1);
+    c.clear_cache();
+    c.discover(kit.mcp_url(), &opts).expect("after clear");
+    assert_eq!(kit.counters().requests(Endpoint::Prm), 2);
+}
