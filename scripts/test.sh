@@ -19,4 +19,14 @@ bindings-python/test.sh
 step "python: MCP conformance auth/cross-app-access-complete-flow (mcp SDK + idjag.mcp)"
 tests/conformance/run-python.sh
 
+step "rust: interop with a real Keycloak 26.7 accepting ID-JAGs (scripts/keycloak.sh, core/tests/keycloak.rs)"
+# Downloads keycloak-quarkus-dist from Maven Central into .cache/keycloak (verified, reused),
+# starts a private instance on a free 127.0.0.1 port (needs a JDK >= 21), runs the #[ignore]d
+# Keycloak test against it, and stops it whatever happens.
+(
+  kc_url="$(KEYCLOAK_PORT=auto scripts/keycloak.sh start)"
+  trap 'KEYCLOAK_PORT="${kc_url##*:}" scripts/keycloak.sh stop' EXIT
+  IDJAG_KEYCLOAK_URL="$kc_url" cargo test --workspace --all-features --locked --test keycloak -- --ignored --nocapture
+)
+
 step "all tests passed"

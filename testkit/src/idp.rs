@@ -485,7 +485,10 @@ fn token_exchange(shared: &Shared, client: &Registered, form: &Form) -> Result<R
             "audience missing",
         ));
     }
-    if audiences.len() > 1 || audiences[0] != shared.urls.as_issuer {
+    let audience = audiences[0].clone();
+    let known = audience == shared.urls.as_issuer
+        || shared.opts.extra_audiences.iter().any(|a| a == &audience);
+    if audiences.len() > 1 || !known {
         return Err(bad(
             "invalid_target",
             "unknown audience",
@@ -540,6 +543,10 @@ fn token_exchange(shared: &Shared, client: &Registered, form: &Form) -> Result<R
         resource_claim,
         (!granted.is_empty()).then_some(scope_str.as_str()),
     );
+    let mut claims = claims;
+    if let Some(o) = claims.as_object_mut() {
+        o.insert("aud".into(), Value::String(audience));
+    }
     let id_jag = sign_id_jag(shared, &claims);
     let mut body = json!({
         "access_token": id_jag,

@@ -103,6 +103,9 @@ pub struct Options {
     /// protected-resource metadata, resource identifier and token audience, behind the same
     /// AS — for clients that talk to several MCP servers at once.
     pub extra_mcp_paths: Vec<String>,
+    /// More authorization servers (issuers) the IdP issues ID-JAGs for besides the kit's AS,
+    /// e.g. a real Keycloak realm in interop tests. The ID-JAG `aud` is the requested one.
+    pub extra_audiences: Vec<String>,
     /// User for `/authorize` without `login_hint` and for the context's ID token (default
     /// `alice`).
     pub default_user: String,
@@ -146,6 +149,7 @@ impl Default for Options {
             challenge_scopes: vec!["mcp:read".into(), "mcp:write".into()],
             extra_resources: Vec::new(),
             extra_mcp_paths: Vec::new(),
+            extra_audiences: Vec::new(),
             default_user: "alice".into(),
             email_domain: "example.com".into(),
             workers: 4,
