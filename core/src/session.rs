@@ -39,7 +39,7 @@ pub struct Token {
     pub authorization_server: String,
     /// The decoded (unverified) claims of the ID-JAG this token was redeemed from, for
     /// diagnostics. Contains personal data (subject, email), never a secret.
-    pub id_jag_claims: Option<serde_json::Map<String, serde_json::Value>>,
+    pub id_jag_claims: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl fmt::Debug for Token {
@@ -96,6 +96,9 @@ struct ServerState {
     scope: Option<String>,
     step_ups: u8,
     challenge_streak: u8,
+    /// The token key and slot for the current scope (the hot path's shortcut); cleared when
+    /// the scope changes.
+    current: Option<(Arc<TokenKey>, Arc<Slot>)>,
 }
 
 #[derive(Default)]
@@ -397,6 +400,7 @@ impl Session {
                     }
                     s.step_ups += 1;
                     s.scope = Some(wanted);
+                    s.current = None;
                 }
                 403 => return Err(self.denied(ch, "the MCP server refused access (403)")),
                 other => {
@@ -517,31 +521,34 @@ impl Session {
             scope: None,
             step_ups: 0,
             challenge_streak: 0,
+            current: None,
         });
         Ok(())
     }
 
-    fn slot_for(&self, server_url: &str) -> Result<(TokenKey, Arc<Slot>)> {
+    fn slot_for(&self, server_url: &str) -> Result<(Arc<TokenKey>, Arc<Slot>)> {
         let entry = self.server_entry(server_url);
-        let key = {
-            let mut st = lock(&entry.state);
-            self.ensure_discovered(server_url, &mut st, None)?;
-            let s = st
-                .as_ref()
-                .ok_or_else(|| Error::internal(Step::Discovery, "no server state"))?;
-            let issuer = s.discovery.audience().to_string();
-            let creds = self.inner.config.as_credentials(&issuer)?;
-            TokenKey {
-                resource: s.discovery.resource().to_string(),
-                issuer,
-                scope: self.effective_scope(server_url, s).unwrap_or_default(),
-                client_id: creds.client_id,
-            }
-        };
+        let mut st = lock(&entry.state);
+        self.ensure_discovered(server_url, &mut st, None)?;
+        let s = st
+            .as_mut()
+            .ok_or_else(|| Error::internal(Step::Discovery, "no server state"))?;
+        if let Some((key, slot)) = &s.current {
+            return Ok((key.clone(), slot.clone()));
+        }
+        let issuer = s.discovery.audience().to_string();
+        let creds = self.inner.config.as_credentials(&issuer)?;
+        let key = Arc::new(TokenKey {
+            resource: s.discovery.resource().to_string(),
+            issuer,
+            scope: self.effective_scope(server_url, s).unwrap_or_default(),
+            client_id: creds.client_id,
+        });
         let slot = lock(&self.inner.slots)
-            .entry(key.clone())
+            .entry((*key).clone())
             .or_default()
             .clone();
+        s.current = Some((key.clone(), slot.clone()));
         Ok((key, slot))
     }
 
@@ -799,7 +806,7 @@ impl Session {
                         scope: at.scope,
                         resource,
                         authorization_server: as_meta.issuer.clone(),
-                        id_jag_claims: claims,
+                        id_jag_claims: claims.map(Arc::new),
                     });
                 }
                 Err(e)
