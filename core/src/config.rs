@@ -63,6 +63,24 @@ pub struct ClientConfig {
     pub assertion_typ: Option<String>,
 }
 
+impl ClientConfig {
+    /// The credentials this object describes (private key parsed, algorithm inferred when
+    /// not given, contradictions refused). `key` names the object in error messages.
+    pub fn to_credentials(&self, key: &str) -> Result<ClientCredentials> {
+        client_credentials(self, key)
+    }
+
+    /// Parses one credentials object of the shared JSON shape (`client_id`, `client_secret`,
+    /// `auth_method`, `private_key_pem`, `signing_alg`, `key_id`, `assertion_audience`,
+    /// `assertion_typ`) into credentials. Errors name keys, never values.
+    pub fn credentials_from_json(json: &str, key: &str) -> Result<ClientCredentials> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let c: ClientConfig = serde_path_to_error::deserialize(de)
+            .map_err(|e| json_config_error(e, &format!("credentials `{key}`")))?;
+        c.to_credentials(key)
+    }
+}
+
 /// The IdP: where the user's identity assertion is exchanged for ID-JAGs.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,35 +170,46 @@ pub struct SessionConfig {
     pub max_step_ups: Option<u8>,
 }
 
-fn config_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+/// Turns a JSON configuration parse error into a [`ErrorKind::Configuration`] error that names
+/// the key and never quotes a configured value (it may be a secret): messages about keys keep
+/// the key names, messages about values keep only the path and the accepted values.
+pub(crate) fn json_config_error(
+    e: serde_path_to_error::Error<serde_json::Error>,
+    what: &str,
+) -> Error {
     let path = e.path().to_string();
     let inner = e.into_inner();
     let text = inner.to_string();
-    // Messages about keys name only keys; messages about values may quote the value (a
-    // secret, perhaps), so those are replaced by the path.
-    let keyish = text.starts_with("unknown field")
+    let text = text.split(" at line ").next().unwrap_or(&text).to_string();
+    let detail = if text.starts_with("unknown field")
         || text.starts_with("missing field")
         || text.starts_with("duplicate field")
-        || text.starts_with("unknown variant");
-    let msg = match inner.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            format!(
-                "configuration is not valid JSON (line {}, column {})",
-                inner.line(),
-                inner.column()
-            )
-        }
-        _ if keyish => {
-            let text = text.split(" at line ").next().unwrap_or(&text).to_string();
-            if path == "." {
-                format!("configuration: {text}")
-            } else {
-                format!("configuration key `{path}`: {text}")
-            }
-        }
-        _ => format!("configuration key `{path}` has an invalid type or value"),
+    {
+        Some(text.clone())
+    } else if text.starts_with("unknown variant") {
+        // "unknown variant `<value>`, expected one of …": drop the value.
+        Some(match text.find(", expected") {
+            Some(i) => format!("unsupported value{}", &text[i..]),
+            None => "unsupported value".to_string(),
+        })
+    } else {
+        None
+    };
+    let msg = match (inner.classify(), detail) {
+        (serde_json::error::Category::Syntax | serde_json::error::Category::Eof, _) => format!(
+            "{what} is not valid JSON (line {}, column {})",
+            inner.line(),
+            inner.column()
+        ),
+        (_, Some(d)) if path == "." => format!("{what}: {d}"),
+        (_, Some(d)) => format!("{what} key `{path}`: {d}"),
+        (_, None) => format!("{what} key `{path}` has an invalid type or value"),
     };
     Error::configuration(msg)
+}
+
+fn config_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    json_config_error(e, "configuration")
 }
 
 impl SessionConfig {
@@ -398,6 +427,20 @@ mod tests {
         let shown = format!("{e} {e:?}");
         assert!(!shown.contains("planted-secret"), "{shown}");
         assert!(shown.contains("timeout_ms"), "{shown}");
+    }
+
+    #[test]
+    fn unknown_enum_values_are_not_echoed() {
+        let e = SessionConfig::from_json(
+            r#"{"idp":{"issuer":"https://i","client_id":"a","auth_method":"planted-secret"},"client":{"client_id":"c"}}"#,
+        )
+        .unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("planted-secret"), "{shown}");
+        assert!(
+            shown.contains("idp.auth_method") && shown.contains("client_secret_basic"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -231,11 +231,14 @@ fn redact_userinfo(u: &str) -> String {
 }
 
 /// How [`HttpConfig::total_timeout`] is split over the phases of one exchange, so that their
-/// sum never exceeds it: connect (at most `connect_timeout`, at most half the total), sending
+/// sum never exceeds it: resolve + connect (together at most `connect_timeout`, at most half
+/// the total), sending
 /// headers and body (a tenth of the rest each), then waiting for the response head and reading
 /// the body (each at most `read_timeout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PhaseTimeouts {
+    /// Resolving the host name (half of the connect budget).
+    pub resolve: Duration,
     /// TCP + TLS connect (and proxy negotiation).
     pub connect: Duration,
     /// Sending the request head; likewise sending the body.
@@ -250,13 +253,16 @@ impl PhaseTimeouts {
     /// The split for `config`.
     pub fn of(config: &HttpConfig) -> PhaseTimeouts {
         let total = config.total_timeout.max(Duration::from_millis(10));
-        let connect = config.connect_timeout.min(total / 2);
-        let rest = total - connect;
+        let connect_budget = config.connect_timeout.min(total / 2);
+        let resolve = connect_budget / 2;
+        let connect = connect_budget - resolve;
+        let rest = total - connect_budget;
         let send = (rest / 10).min(config.read_timeout);
         let recv_total = rest - send * 2;
         let recv_response = (recv_total * 2 / 3).min(config.read_timeout);
         let recv_body = (recv_total - recv_response).min(config.read_timeout);
         PhaseTimeouts {
+            resolve,
             connect,
             send,
             recv_response,
@@ -266,7 +272,7 @@ impl PhaseTimeouts {
 
     /// The longest one exchange can take.
     pub fn sum(&self) -> Duration {
-        self.connect + self.send * 2 + self.recv_response + self.recv_body
+        self.resolve + self.connect + self.send * 2 + self.recv_response + self.recv_body
     }
 }
 
@@ -408,11 +414,86 @@ mod ureq_client {
                 .timeout_send_body(Some(phases.send))
                 .timeout_recv_response(Some(phases.recv_response))
                 .timeout_recv_body(Some(phases.recv_body))
+                .timeout_resolve(Some(phases.resolve))
                 .max_idle_connections(64)
                 .max_idle_connections_per_host(8)
-                .build()
-                .new_agent();
+                .build();
+            let agent = ureq::Agent::with_parts(
+                agent,
+                ureq::unversioned::transport::DefaultConnector::new(),
+                CachingResolver::default(),
+            );
             Ok(UreqHttpClient { agent })
+        }
+    }
+
+    /// ureq resolves the host before every request, even on a pooled connection, and with a
+    /// resolve timeout it runs each lookup on a new thread. This resolver answers IP literals
+    /// at once and keeps names for [`DNS_TTL`], so a warm request costs no lookup and no
+    /// thread, while a cold lookup stays bounded by the resolve timeout.
+    #[derive(Debug, Default)]
+    struct CachingResolver {
+        inner: ureq::unversioned::resolver::DefaultResolver,
+        cache: std::sync::Mutex<
+            std::collections::HashMap<
+                String,
+                (
+                    std::time::Instant,
+                    ureq::unversioned::resolver::ResolvedSocketAddrs,
+                ),
+            >,
+        >,
+    }
+
+    /// How long a resolved name is reused.
+    const DNS_TTL: Duration = Duration::from_secs(30);
+    /// Most names kept.
+    const DNS_CACHE_MAX: usize = 256;
+
+    impl ureq::unversioned::resolver::Resolver for CachingResolver {
+        fn resolve(
+            &self,
+            uri: &ureq::http::Uri,
+            config: &ureq::config::Config,
+            timeout: ureq::unversioned::transport::NextTimeout,
+        ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+            let host = uri
+                .host()
+                .unwrap_or("")
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let port = uri
+                .port_u16()
+                .unwrap_or(if uri.scheme_str() == Some("https") {
+                    443
+                } else {
+                    80
+                });
+            if let Ok(ip) = host.parse::<IpAddr>() {
+                let mut out = self.empty();
+                out.push(std::net::SocketAddr::new(ip, port));
+                return Ok(out);
+            }
+            let key = format!("{host}:{port}");
+            let now = std::time::Instant::now();
+            {
+                let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((at, addrs)) = cache.get(&key) {
+                    if now.duration_since(*at) < DNS_TTL {
+                        return Ok(addrs.clone());
+                    }
+                }
+            }
+            let addrs = self.inner.resolve(uri, config, timeout)?;
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() >= DNS_CACHE_MAX {
+                cache.retain(|_, (at, _)| now.duration_since(*at) < DNS_TTL);
+                if cache.len() >= DNS_CACHE_MAX {
+                    cache.clear();
+                }
+            }
+            cache.insert(key, (now, addrs.clone()));
+            Ok(addrs)
         }
     }
 
@@ -565,11 +646,13 @@ mod tests {
                 p.sum() <= c.total_timeout.max(Duration::from_millis(10)),
                 "{p:?}"
             );
-            assert!(p.recv_response <= c.read_timeout && p.connect <= c.connect_timeout);
+            assert!(
+                p.recv_response <= c.read_timeout && p.resolve + p.connect <= c.connect_timeout
+            );
             assert!(!p.recv_response.is_zero() && !p.connect.is_zero());
         }
         let d = PhaseTimeouts::of(&HttpConfig::default());
-        assert_eq!(d.connect, Duration::from_secs(5));
+        assert_eq!(d.resolve + d.connect, Duration::from_secs(5));
         assert_eq!(d.recv_response, Duration::from_secs(10));
     }
 

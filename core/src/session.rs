@@ -299,6 +299,22 @@ impl Session {
         self.token_from_slot(server_url, &key, &slot, false)
     }
 
+    /// The token [`Session::access_token`] would return right now without any I/O, or `None`
+    /// when a call would have to talk to a server (nothing cached yet, renewal due, or the
+    /// server is being discovered at this moment). Never blocks on network work: async hosts
+    /// use it to answer on the event loop and go to a worker thread only when needed.
+    pub fn cached_token(&self, server_url: &str) -> Option<Token> {
+        let entry = lock(&self.inner.servers).get(server_url).cloned()?;
+        let (_, slot) = {
+            // The server state is held during discovery (I/O): don't wait for it.
+            let st = entry.state.try_lock().ok()?;
+            st.as_ref()?.current.clone()?
+        };
+        let g = lock(&slot.state);
+        let t = g.token.as_ref()?;
+        (self.now_ms() / 1000 < g.renew_at).then(|| t.clone())
+    }
+
     /// Discovery for `server_url` (cached per session).
     pub fn discover(&self, server_url: &str) -> Result<Discovery> {
         let entry = self.server_entry(server_url);

@@ -62,6 +62,12 @@ fn cold_hot_and_warm_paths() {
         .sum::<u64>();
 
     let t2 = s.access_token(kit.mcp_url()).expect("hot");
+    let t2c = s.cached_token(kit.mcp_url()).expect("cached_token: no I/O");
+    assert_eq!(
+        t2c.access_token.expose_secret(),
+        t1.access_token.expose_secret()
+    );
+    assert!(s.cached_token("http://127.0.0.1:1/unknown").is_none());
     assert_eq!(
         t2.access_token.expose_secret(),
         t1.access_token.expose_secret()
@@ -79,6 +85,10 @@ fn cold_hot_and_warm_paths() {
     s.access_token(kit.mcp_url()).expect("still fresh");
     assert_eq!(token_requests(&kit), (1, 1));
     clock.advance(Duration::from_secs(2));
+    assert!(
+        s.cached_token(kit.mcp_url()).is_none(),
+        "renewal due: no cached answer"
+    );
     kit.reset_counters();
     let t3 = s.access_token(kit.mcp_url()).expect("renewed");
     assert_ne!(

@@ -374,24 +374,8 @@ impl VerifierConfig {
     /// [`ErrorKind::Configuration`]: crate::ErrorKind::Configuration
     pub fn from_json(json: &str) -> Result<Self> {
         let de = &mut serde_json::Deserializer::from_str(json);
-        let config: VerifierConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let msg = match inner.classify() {
-                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                    "verifier configuration is not valid JSON".to_string()
-                }
-                _ if path == "." => format!(
-                    "verifier configuration: {}",
-                    sanitize_server_text(&strip_position(&inner.to_string()))
-                ),
-                _ => format!(
-                    "verifier configuration key `{path}`: {}",
-                    sanitize_server_text(&strip_position(&inner.to_string()))
-                ),
-            };
-            Error::configuration(msg)
-        })?;
+        let config: VerifierConfig = serde_path_to_error::deserialize(de)
+            .map_err(|e| crate::config::json_config_error(e, "verifier configuration"))?;
         config.validate()?;
         Ok(config)
     }
@@ -548,15 +532,6 @@ impl VerifierConfig {
             return Err(bad("replay.redis_timeout_ms", "must be at least 1"));
         }
         Ok(missing)
-    }
-}
-
-/// serde_json appends " at line L column C"; positions in a config file are noise next to the
-/// key path, and dropping them keeps messages stable.
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
     }
 }
 
