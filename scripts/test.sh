@@ -13,12 +13,6 @@ scripts/ensure-redis.sh
 step "rust: every crate, every feature (unit, integration, CLI, vectors)"
 cargo test --workspace --all-features --locked
 
-step "python: pip install ./bindings-python, pytest against the testkit and the mcp SDK, mypy, stubtest, abi3 on 3.9/3.13"
-bindings-python/test.sh
-
-step "python: MCP conformance auth/cross-app-access-complete-flow (mcp SDK + idjag.mcp)"
-tests/conformance/run-python.sh
-
 step "rust: interop with a real Keycloak 26.7 accepting ID-JAGs (scripts/keycloak.sh, core/tests/keycloak.rs)"
 # Downloads keycloak-quarkus-dist from Maven Central into .cache/keycloak (verified, reused),
 # starts a private instance on a free 127.0.0.1 port (needs a JDK >= 21), runs the #[ignore]d
@@ -28,5 +22,11 @@ step "rust: interop with a real Keycloak 26.7 accepting ID-JAGs (scripts/keycloa
   trap 'KEYCLOAK_PORT="${kc_url##*:}" scripts/keycloak.sh stop' EXIT
   IDJAG_KEYCLOAK_URL="$kc_url" cargo test --workspace --all-features --locked --test keycloak -- --ignored --nocapture
 )
+
+step "python: pip install ./bindings-python, pytest against the testkit and the mcp SDK, mypy, stubtest, abi3 on 3.9/3.13"
+bindings-python/test.sh
+
+step "python: MCP conformance auth/cross-app-access-complete-flow (mcp SDK + idjag.mcp)"
+tests/conformance/run-python.sh
 
 step "all tests passed"
