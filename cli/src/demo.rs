@@ -62,7 +62,7 @@ pub fn run(json_out: bool, verbose: bool) -> Result<(), Error> {
     let cached_us = started.elapsed().as_secs_f64() * 1e6;
     let cached_requests = trace.len() - before_cached;
     let same = again.access_token.expose_secret() == token.access_token.expose_secret();
-    let claims = token.id_jag_claims.clone().unwrap_or_default();
+    let claims = token.id_jag_claims.as_deref().cloned().unwrap_or_default();
     let steps = trace.snapshot();
 
     if json_out {
