@@ -532,7 +532,7 @@ impl Client {
     /// Discovers the authorization server of an MCP server (SPEC §1 step 2, §3): probe →
     /// PRM → AS metadata, then checks that the AS supports enterprise-managed authorization.
     pub fn discover(&self, server_url: &str, options: &DiscoveryOptions) -> Result<Discovery> {
-        check_url(server_url, Step::Discovery)?;
+        let server = check_url(server_url, Step::Discovery)?;
         let mut prm_url = options.resource_metadata_url.clone();
         let mut challenged_scope = options.challenged_scope.clone();
         if prm_url.is_none() && !options.skip_probe {
@@ -542,6 +542,9 @@ impl Client {
                     challenged_scope = ch.scope;
                 }
             }
+        }
+        if let Some(u) = &prm_url {
+            crate::http::check_server_supplied_url(&server, u, Step::Discovery)?;
         }
         let (resource_metadata_url, prm) = self.protected_resource_metadata(
             server_url,
@@ -571,7 +574,17 @@ impl Client {
         let mut fallback: Option<Arc<AuthorizationServerMetadata>> = None;
         let mut first_err = None;
         for issuer in candidates {
+            if let Err(e) = crate::http::check_server_supplied_url(&server, issuer, Step::Discovery)
+            {
+                first_err.get_or_insert(e);
+                continue;
+            }
             match self.authorization_server_metadata(issuer) {
+                Ok(meta) if self.endpoints_reachable(&server, &meta).is_err() => {
+                    if first_err.is_none() {
+                        first_err = self.endpoints_reachable(&server, &meta).err();
+                    }
+                }
                 Ok(meta) if meta.supports_id_jag_profile() => {
                     return Ok(Discovery {
                         server_url: server_url.to_string(),
@@ -613,6 +626,18 @@ impl Client {
                 ),
             )
         }))
+    }
+
+    /// SSRF guard on the endpoints of a discovered authorization server.
+    fn endpoints_reachable(
+        &self,
+        server: &url::Url,
+        meta: &AuthorizationServerMetadata,
+    ) -> Result<()> {
+        for u in [&meta.token_endpoint, &meta.jwks_uri].into_iter().flatten() {
+            crate::http::check_server_supplied_url(server, u, Step::Discovery)?;
+        }
+        Ok(())
     }
 
     /// Forgets cached metadata for an MCP server (its PRM) so the next discovery refetches it.

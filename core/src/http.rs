@@ -328,6 +328,65 @@ pub fn check_url(url: &str, step: Step) -> Result<url::Url, Error> {
     }
 }
 
+/// Whether `host` is a literal address (or name) of an internal network: loopback,
+/// `localhost`, private (RFC 1918), shared (RFC 6598), link-local (incl. cloud metadata
+/// services at 169.254.169.254), unique-local IPv6, unspecified. Names other than `localhost`
+/// are not resolved here.
+pub fn is_internal_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        url::Host::Ipv4(ip) => internal_v4(*ip),
+        url::Host::Ipv6(ip) => {
+            let seg0 = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (seg0 & 0xfe00) == 0xfc00 // fc00::/7 unique local
+                || (seg0 & 0xffc0) == 0xfe80 // fe80::/10 link local
+                || ip.to_ipv4_mapped().is_some_and(internal_v4)
+        }
+    }
+}
+
+fn internal_v4(ip: std::net::Ipv4Addr) -> bool {
+    let o = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 shared address space
+}
+
+/// SSRF guard for URLs a server handed us (RFC 9728 §7.7, SPEC §3.5): when the MCP server the
+/// user chose is on a public host, a URL it points us to (PRM location, authorization server,
+/// token endpoint, JWKS) must not lead into an internal network. Internal-to-internal is
+/// allowed (development, on-premises deployments); the user's own configuration is never
+/// checked by this.
+pub fn check_server_supplied_url(
+    context: &url::Url,
+    target: &str,
+    step: Step,
+) -> Result<url::Url, Error> {
+    let t = check_url(target, step)?;
+    let context_internal = context.host().as_ref().is_some_and(is_internal_host);
+    let target_internal = t.host().as_ref().is_some_and(is_internal_host);
+    if target_internal && !context_internal {
+        return Err(Error::new(
+            ErrorKind::InsecureUrl,
+            step,
+            format!(
+                "`{}` points into an internal network but was supplied by the public server `{}`; refused (RFC 9728 §7.7)",
+                crate::error::sanitize_server_text(t.as_str()),
+                context.origin().ascii_serialization()
+            ),
+        ));
+    }
+    Ok(t)
+}
+
 /// Whether an IP address is loopback (helper for hosts that resolve names themselves).
 pub fn is_loopback_ip(ip: IpAddr) -> bool {
     ip.is_loopback()
@@ -604,6 +663,49 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::InsecureUrl);
         let e = check_url("not a url", Step::Discovery).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn internal_hosts() {
+        let internal =
+            |u: &str| is_internal_host(&url::Url::parse(u).expect("url").host().expect("host"));
+        for u in [
+            "https://127.0.0.1/",
+            "https://localhost/",
+            "https://a.localhost/",
+            "https://10.1.2.3/",
+            "https://172.16.0.1/",
+            "https://192.168.1.1/",
+            "https://169.254.169.254/",
+            "https://100.64.0.1/",
+            "https://0.0.0.0/",
+            "https://[::1]/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://[::ffff:10.0.0.1]/",
+        ] {
+            assert!(internal(u), "{u}");
+        }
+        for u in [
+            "https://as.example.com/",
+            "https://8.8.8.8/",
+            "https://[2001:db8::1]/",
+            "https://172.32.0.1/",
+        ] {
+            assert!(!internal(u), "{u}");
+        }
+        let public = url::Url::parse("https://mcp.example.com/mcp").expect("url");
+        let local = url::Url::parse("http://127.0.0.1:8000/mcp").expect("url");
+        let e =
+            check_server_supplied_url(&public, "https://169.254.169.254/latest", Step::Discovery)
+                .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InsecureUrl);
+        assert!(
+            check_server_supplied_url(&public, "https://as.example.com", Step::Discovery).is_ok()
+        );
+        assert!(
+            check_server_supplied_url(&local, "http://127.0.0.1:9000", Step::Discovery).is_ok()
+        );
     }
 
     #[test]
