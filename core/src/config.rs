@@ -264,11 +264,8 @@ impl SessionConfig {
             })?;
             client_credentials(c, &format!("clients.{issuer}"))?;
         }
-        if self.client.is_none() && self.clients.is_empty() {
-            return Err(Error::configuration(
-                "configuration key `client`: credentials at the MCP authorization server are required (`client` or `clients`)",
-            ));
-        }
+        // `client`/`clients` may be absent when only leg 1 is used (`Session::request_id_jag`);
+        // `access_token` then fails with a `configuration` error naming `clients`.
         if self.timeout_ms == Some(0) || self.connect_timeout_ms == Some(0) {
             return Err(Error::configuration(
                 "configuration keys `timeout_ms`/`connect_timeout_ms` must be positive",
@@ -453,10 +450,6 @@ mod tests {
             (
                 r#"{"idp":{"issuer":"http://idp.example","client_id":"a"},"client":{"client_id":"c"}}"#,
                 "idp.issuer",
-            ),
-            (
-                r#"{"idp":{"issuer":"https://i","client_id":"a"}}"#,
-                "client",
             ),
             (
                 r#"{"idp":{"issuer":"https://i","client_id":"a"},"client":{"client_id":"c","auth_method":"client_secret_basic"}}"#,

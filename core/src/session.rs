@@ -16,7 +16,7 @@ use crate::client_auth::ClientCredentials;
 use crate::config::SessionConfig;
 use crate::discovery::{AuthorizationServerMetadata, Discovery, DiscoveryOptions};
 use crate::error::{Action, Error, ErrorKind, OAuthErrorResponse, Result, Step};
-use crate::exchange::{IdJagRequest, RedeemRequest, SubjectTokenType};
+use crate::exchange::{IdJag, IdJagRequest, RedeemRequest, SubjectTokenType};
 use crate::secret::SecretString;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -92,6 +92,8 @@ struct Slot {
 
 struct ServerState {
     discovery: Discovery,
+    /// Our credentials at this server's authorization server (parsed once).
+    creds: ClientCredentials,
     /// Scope after step-ups (`None`: use the configured/discovered default).
     scope: Option<String>,
     step_ups: u8,
@@ -123,6 +125,8 @@ struct Inner {
     client: Client,
     config: SessionConfig,
     idp_credentials: ClientCredentials,
+    /// The IdP token endpoint, resolved once (like the servers' discovery).
+    idp_endpoint: Mutex<Option<Arc<IdpEndpoint>>>,
     subject: Mutex<Subject>,
     refresh_lock: Mutex<()>,
     servers: Mutex<HashMap<String, Arc<ServerEntry>>>,
@@ -253,6 +257,7 @@ impl SessionBuilder {
                 max_step_ups: cfg.max_step_ups.unwrap_or(3),
                 client,
                 idp_credentials,
+                idp_endpoint: Mutex::new(None),
                 config: cfg,
                 refresh_lock: Mutex::new(()),
                 servers: Mutex::new(HashMap::new()),
@@ -518,7 +523,8 @@ impl Session {
             .idp
             .issuer
             .clone()
-            .filter(|_| self.inner.config.idp.token_endpoint.is_none());
+            .filter(|_| self.inner.config.idp.token_endpoint.is_none())
+            .filter(|_| lock(&self.inner.idp_endpoint).is_none());
         let discovery = std::thread::scope(|scope| {
             let idp = idp_issuer.map(|issuer| {
                 let client = self.inner.client.clone();
@@ -532,8 +538,10 @@ impl Session {
             }
             d
         })?;
+        let creds = self.inner.config.as_credentials(discovery.audience())?;
         *st = Some(ServerState {
             discovery,
+            creds,
             scope: None,
             step_ups: 0,
             challenge_streak: 0,
@@ -552,13 +560,11 @@ impl Session {
         if let Some((key, slot)) = &s.current {
             return Ok((key.clone(), slot.clone()));
         }
-        let issuer = s.discovery.audience().to_string();
-        let creds = self.inner.config.as_credentials(&issuer)?;
         let key = Arc::new(TokenKey {
             resource: s.discovery.resource().to_string(),
-            issuer,
+            issuer: s.discovery.audience().to_string(),
             scope: self.effective_scope(server_url, s).unwrap_or_default(),
-            client_id: creds.client_id,
+            client_id: s.creds.client_id.clone(),
         });
         let slot = lock(&self.inner.slots)
             .entry((*key).clone())
@@ -635,28 +641,37 @@ impl Session {
         }
     }
 
-    fn idp_endpoint(&self) -> Result<IdpEndpoint> {
+    /// The IdP token endpoint: configured, or from the IdP's metadata — resolved once per
+    /// session, so a warm renewal is exactly leg 1 and leg 2.
+    fn idp_endpoint(&self) -> Result<Arc<IdpEndpoint>> {
+        if let Some(e) = lock(&self.inner.idp_endpoint).as_ref() {
+            return Ok(e.clone());
+        }
         let idp = &self.inner.config.idp;
-        if let Some(te) = &idp.token_endpoint {
-            return Ok(IdpEndpoint {
+        let resolved = if let Some(te) = &idp.token_endpoint {
+            IdpEndpoint {
                 token_endpoint: te.clone(),
                 issuer: idp.issuer.clone(),
                 auth_methods: None,
-            });
-        }
-        let issuer = idp.issuer.as_deref().ok_or_else(|| {
-            Error::configuration("`idp.issuer` or `idp.token_endpoint` is required")
-        })?;
-        let meta: Arc<AuthorizationServerMetadata> = self
-            .inner
-            .client
-            .authorization_server_metadata(issuer)
-            .map_err(|e| e.with_step(Step::Discovery))?;
-        Ok(IdpEndpoint {
-            token_endpoint: meta.token_endpoint(Step::Discovery)?.to_string(),
-            issuer: Some(meta.issuer.clone()),
-            auth_methods: Some(meta.auth_methods()),
-        })
+            }
+        } else {
+            let issuer = idp.issuer.as_deref().ok_or_else(|| {
+                Error::configuration("`idp.issuer` or `idp.token_endpoint` is required")
+            })?;
+            let meta: Arc<AuthorizationServerMetadata> = self
+                .inner
+                .client
+                .authorization_server_metadata(issuer)
+                .map_err(|e| e.with_step(Step::Discovery))?;
+            IdpEndpoint {
+                token_endpoint: meta.token_endpoint(Step::Discovery)?.to_string(),
+                issuer: Some(meta.issuer.clone()),
+                auth_methods: Some(meta.auth_methods()),
+            }
+        };
+        let resolved = Arc::new(resolved);
+        *lock(&self.inner.idp_endpoint) = Some(resolved.clone());
+        Ok(resolved)
     }
 
     /// The current subject token, renewed through the IdP refresh token when the ID token
@@ -754,7 +769,7 @@ impl Session {
     /// Leg 1 + leg 2 for `key`, with one retry for a rejected subject token (after a refresh)
     /// and one for an `invalid_grant` at the AS (fresh ID-JAG).
     fn mint(&self, server_url: &str, key: &TokenKey) -> Result<Token> {
-        let (as_meta, resource) = {
+        let (as_meta, resource, as_creds) = {
             let entry = self.server_entry(server_url);
             let st = lock(&entry.state);
             let s = st
@@ -763,45 +778,15 @@ impl Session {
             (
                 s.discovery.authorization_server.clone(),
                 s.discovery.resource().to_string(),
+                s.creds.clone(),
             )
         };
         let idp = self.idp_endpoint()?;
-        let as_creds = self.inner.config.as_credentials(&as_meta.issuer)?;
         let token_endpoint = as_meta.token_endpoint(Step::AsGrant)?.to_string();
-        let scope = (!key.scope.is_empty()).then(|| key.scope.clone());
-        let mut subject_retry = true;
+        let scope = (!key.scope.is_empty()).then_some(key.scope.as_str());
         let mut grant_retry = true;
         loop {
-            let (subject, subject_type, generation) = self.current_subject(&idp)?;
-            let mut req = IdJagRequest::new(
-                idp.token_endpoint.clone(),
-                as_meta.issuer.clone(),
-                subject,
-                subject_type,
-                self.inner.idp_credentials.clone(),
-            )
-            .resource(resource.clone());
-            req.idp_issuer = idp.issuer.clone();
-            req.scope = scope.clone();
-            req.auth_methods_supported = idp.auth_methods.clone();
-            let jag = match self.inner.client.request_id_jag(&req) {
-                Ok(j) => j,
-                Err(e) if subject_rejected(&e) => {
-                    let has_refresh = lock(&self.inner.subject).refresh_token.is_some();
-                    if subject_retry && has_refresh {
-                        subject_retry = false;
-                        self.refresh_subject(&idp, generation)?;
-                        continue;
-                    }
-                    return Err(Error::new(
-                        ErrorKind::ReauthenticationRequired,
-                        Step::IdpExchange,
-                        "the IdP rejected the user's identity assertion: sign the user in again",
-                    )
-                    .with_oauth_from(e));
-                }
-                Err(e) => return Err(e),
-            };
+            let jag = self.leg1(&idp, &as_meta.issuer, &resource, scope)?;
             let claims = crate::jwt::inspect(jag.assertion.expose_secret(), 0)
                 .ok()
                 .map(|i| i.claims)
@@ -810,7 +795,7 @@ impl Session {
                 RedeemRequest::new(token_endpoint.clone(), jag.assertion, as_creds.clone())
                     .issuer(as_meta.issuer.clone())
                     .resource(resource.clone());
-            redeem.scope = scope.clone();
+            redeem.scope = scope.map(str::to_string);
             redeem.auth_methods_supported = Some(as_meta.auth_methods());
             match self.inner.client.redeem_id_jag(&redeem) {
                 Ok(at) => {
@@ -825,6 +810,7 @@ impl Session {
                         id_jag_claims: claims.map(Arc::new),
                     });
                 }
+                // A rejected ID-JAG (expired, replayed…): one retry with a fresh one.
                 Err(e)
                     if grant_retry
                         && e.oauth_error().is_some_and(|o| o.error == "invalid_grant") =>
@@ -835,6 +821,66 @@ impl Session {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Leg 1 with the subject-token lifecycle: an expired ID token is renewed with the IdP
+    /// refresh token first; a subject token the IdP rejects is renewed once and retried;
+    /// otherwise `reauthentication_required`.
+    fn leg1(
+        &self,
+        idp: &IdpEndpoint,
+        audience: &str,
+        resource: &str,
+        scope: Option<&str>,
+    ) -> Result<IdJag> {
+        let mut subject_retry = true;
+        loop {
+            let (subject, subject_type, generation) = self.current_subject(idp)?;
+            let mut req = IdJagRequest::new(
+                idp.token_endpoint.clone(),
+                audience,
+                subject,
+                subject_type,
+                self.inner.idp_credentials.clone(),
+            )
+            .resource(resource);
+            req.idp_issuer = idp.issuer.clone();
+            req.scope = scope.map(str::to_string);
+            req.auth_methods_supported = idp.auth_methods.clone();
+            match self.inner.client.request_id_jag(&req) {
+                Ok(j) => return Ok(j),
+                Err(e) if subject_rejected(&e) => {
+                    let has_refresh = lock(&self.inner.subject).refresh_token.is_some();
+                    if subject_retry && has_refresh {
+                        subject_retry = false;
+                        self.refresh_subject(idp, generation)?;
+                        continue;
+                    }
+                    return Err(Error::new(
+                        ErrorKind::ReauthenticationRequired,
+                        Step::IdpExchange,
+                        "the IdP rejected the user's identity assertion: sign the user in again",
+                    )
+                    .with_oauth_from(e));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Leg 1 alone, for hosts whose own code redeems the ID-JAG (e.g. an SDK's
+    /// identity-assertion provider): exchanges the session's subject token at the IdP for an
+    /// ID-JAG for `audience` (the authorization server's issuer) and `resource`, with the same
+    /// IdP endpoint, credentials and subject-token lifecycle as [`Session::access_token`].
+    /// Every call mints a fresh ID-JAG (authorization servers accept each only once).
+    pub fn request_id_jag(
+        &self,
+        audience: &str,
+        resource: &str,
+        scope: Option<&str>,
+    ) -> Result<IdJag> {
+        let idp = self.idp_endpoint()?;
+        self.leg1(&idp, audience, resource, scope)
     }
 }
 

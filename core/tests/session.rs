@@ -455,3 +455,69 @@ fn several_servers_in_parallel_no_deadlock() {
         "flights overlapped: {elapsed:?}"
     );
 }
+
+/// `Session::request_id_jag`: leg 1 alone (for SDK providers that redeem themselves), with
+/// the session's IdP endpoint, credentials and subject lifecycle (refresh of an expired ID
+/// token included).
+#[test]
+fn leg_one_alone_uses_the_subject_lifecycle() {
+    let kit = TestKit::start();
+    let mut spec = idjag_testkit::IdTokenSpec::new("nora");
+    spec.iat = Some(kit.now() - 7200);
+    spec.exp = Some(kit.now() - 3600);
+    let s = Session::new(config(
+        &kit,
+        Some(kit.mint_id_token_with(&spec)),
+        Some(kit.issue_refresh_token("nora")),
+    ))
+    .expect("session");
+    let jag = s
+        .request_id_jag(kit.as_issuer(), kit.mcp_url(), Some("mcp:read"))
+        .expect("leg 1 after a silent refresh");
+    let claims = idjag::jwt::inspect(jag.assertion.expose_secret(), 0)
+        .expect("jwt")
+        .claims;
+    assert_eq!(claims["aud"], json!(kit.as_issuer()));
+    assert_eq!(claims["sub"], json!("nora"));
+    assert_eq!(claims["resource"], json!(kit.mcp_url()));
+    assert_eq!(
+        kit.counters().requests(Endpoint::IdpToken),
+        2,
+        "refresh + exchange"
+    );
+    let again = s
+        .request_id_jag(kit.as_issuer(), kit.mcp_url(), None)
+        .expect("second");
+    assert_ne!(
+        again.assertion.expose_secret(),
+        jag.assertion.expose_secret()
+    );
+    assert_eq!(
+        kit.counters().requests(Endpoint::IdpMetadata),
+        1,
+        "the IdP endpoint is resolved once"
+    );
+    let e = s
+        .request_id_jag("https://unknown-as.example", kit.mcp_url(), None)
+        .expect_err("unknown audience");
+    assert_eq!(
+        e.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_target")
+    );
+
+    // Leg 1 alone needs no credentials at the AS; `access_token` does, and says so.
+    let idp = kit.idp_client();
+    let cfg = json!({
+        "idp": {"issuer": kit.idp_issuer(), "client_id": idp.client_id, "client_secret": idp.client_secret},
+        "subject_token": kit.mint_id_token("nora"),
+    });
+    let leg1_only = Session::from_json(&cfg.to_string()).expect("no `client` needed for leg 1");
+    leg1_only
+        .request_id_jag(kit.as_issuer(), kit.mcp_url(), None)
+        .expect("leg 1");
+    let e = leg1_only
+        .access_token(kit.mcp_url())
+        .expect_err("no AS credentials");
+    assert_eq!(e.kind(), ErrorKind::Configuration);
+    assert!(e.to_string().contains("clients"), "{e}");
+}
