@@ -18,7 +18,7 @@ use std::time::Duration;
 /// Leg 1 result: an ID-JAG. Immutable; `repr` never shows the assertion.
 #[pyclass(frozen, module = "idjag._native", name = "IdJag")]
 pub(crate) struct PyIdJag {
-    j: IdJag,
+    pub(crate) j: IdJag,
 }
 
 #[pymethods]

@@ -286,6 +286,24 @@ impl PySession {
         })
     }
 
+    /// Leg 1 alone: an ID-JAG for `audience` (the authorization server's issuer) and
+    /// `resource`, from the session's IdP with its subject-token lifecycle (refresh of an
+    /// expired ID token included). For SDK providers that redeem the ID-JAG themselves.
+    #[pyo3(signature = (audience, resource, scope = None))]
+    fn request_id_jag(
+        &self,
+        py: Python<'_>,
+        audience: &str,
+        resource: &str,
+        scope: Option<&str>,
+    ) -> PyResult<crate::client::PyIdJag> {
+        let r = run(py, "Session.request_id_jag", || {
+            self.inner.request_id_jag(audience, resource, scope)
+        });
+        self.events.deliver(py);
+        Ok(crate::client::PyIdJag { j: r? })
+    }
+
     /// Discovery for `server_url` (cached per session).
     fn discover(&self, py: Python<'_>, server_url: &str) -> PyResult<PyDiscovery> {
         let r = run(py, "Session.discover", || self.inner.discover(server_url));

@@ -221,3 +221,38 @@ def test_assertion_provider_with_token_endpoint_and_relogin(kit: Kit) -> None:
     assert claims["sub"] == "frank" and claims["aud"] == kit.as_issuer and claims["resource"] == kit.mcp_url
     with pytest.raises(idjag.ConfigurationError):
         idjag.mcp.IdjagAssertionProvider({"idp": {"client_id": "x"}})
+
+
+def test_plain_403_is_the_cores_call_and_is_returned_as_is(kit: Kit) -> None:
+    """A 403 that is not a scope challenge: the adapter asks the core, which says "denied",
+    and the 403 response reaches the caller unchanged (no retry, no exception)."""
+    session = idjag.Session(kit.config())
+    session.access_token(kit.mcp_url)
+    kit.fault(
+        "mcp",
+        {"type": "status", "status": 403, "body": "{\"error\":\"forbidden\"}",
+         "headers": [["WWW-Authenticate", "Bearer error=\"access_denied\""]]},
+    )
+    for flow in ("sync", "async"):
+        before = kit.counters()["mcp"]
+        auth = idjag.mcp.IdjagAuth(session)
+        if flow == "sync":
+            with httpx2.Client(auth=auth) as http:
+                r = http.post(kit.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        else:
+            async def go() -> httpx2.Response:
+                async with httpx2.AsyncClient(auth=auth) as http:
+                    return await http.post(kit.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+            r = asyncio.run(go())
+        assert r.status_code == 403, flow
+        assert kit.counters()["mcp"] - before == 1, f"{flow}: no retry"
+
+
+def test_session_request_id_jag_is_leg_one_alone(kit: Kit) -> None:
+    session = idjag.Session(kit.config())
+    jag = session.request_id_jag(kit.as_issuer, kit.mcp_url, "mcp:read")
+    claims = idjag.inspect(jag.assertion).claims
+    assert claims["aud"] == kit.as_issuer and claims["resource"] == kit.mcp_url
+    assert "<redacted>" in repr(jag) and jag.assertion not in repr(jag)
+    jag2 = asyncio.run(session.request_id_jag_async(kit.as_issuer, kit.mcp_url))
+    assert jag2.assertion != jag.assertion

@@ -115,6 +115,8 @@ class Session(_native.Session):
     - ``set_subject_token(token, token_type="id_token", refresh_token=None)``: after the user
       signed in again (answer to :class:`ReauthenticationRequired`).
     - ``invalidate(server_url)``, ``discover(server_url)``, ``cached_token(server_url)``.
+    - ``request_id_jag(audience, resource, scope=None)``: leg 1 alone (for SDK providers that
+      redeem the ID-JAG themselves), with the same subject-token lifecycle.
     """
 
     __slots__ = ()
@@ -136,6 +138,13 @@ class Session(_native.Session):
         return await asyncio.to_thread(
             self.handle_challenge, server_url, status, www_authenticate
         )
+
+    async def request_id_jag_async(
+        self, audience: str, resource: str, scope: Optional[str] = None
+    ) -> IdJag:
+        """:meth:`request_id_jag` (leg 1 alone) in a worker thread."""
+        import asyncio
+        return await asyncio.to_thread(self.request_id_jag, audience, resource, scope)
 
     async def discover_async(self, server_url: str) -> Discovery:
         """:meth:`discover` in a worker thread."""

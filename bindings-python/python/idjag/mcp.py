@@ -45,7 +45,7 @@ from typing import Any, Optional, Union
 import anyio.to_thread
 import httpx2
 
-from . import Client, Session, SubjectTokenType, Token
+from . import IdjagError, Session, SubjectTokenType, Token
 
 __all__ = ["IdjagAssertionProvider", "IdjagAuth", "assertion_provider"]
 
@@ -55,12 +55,9 @@ def _challenge(response: httpx2.Response) -> Optional[str]:
     return ", ".join(values) if values else None
 
 
-def _is_scope_challenge(www_authenticate: Optional[str]) -> bool:
-    if not www_authenticate:
-        return False
-    from . import parse_www_authenticate
-
-    return parse_www_authenticate(www_authenticate).error == "insufficient_scope"
+def _denied(error: IdjagError, status: int) -> bool:
+    """The core's verdict on a 403: access denied by policy, nothing to retry."""
+    return status == 403 and error.action == "denied"
 
 
 class IdjagAuth(httpx2.Auth):
@@ -70,11 +67,12 @@ class IdjagAuth(httpx2.Auth):
     the URL of each request without query string or fragment (right for the streamable HTTP
     transport, which talks to one endpoint).
 
-    On a 401 (any) or a 403 whose challenge is ``insufficient_scope``, the flow calls
-    ``Session.handle_challenge`` and retries the request once with the token it returns; if
-    the session cannot produce one, its :class:`idjag.IdjagError` (for example
-    :class:`idjag.ReauthenticationRequired`) propagates to the caller. Any other 403 is returned
-    as is. Async requests call the session in a worker thread only when it has to talk to a
+    On a 401 or a 403 the flow hands the challenge to ``Session.handle_challenge`` (the core
+    decides: re-exchange after a 401, step up after a 403 ``insufficient_scope``) and retries
+    the request once with the token it returns. When the core answers that access is denied
+    (a 403 that is not a scope challenge, or a step-up that cannot help) the 403 response is
+    returned as is; any other :class:`idjag.IdjagError` (for example
+    :class:`idjag.ReauthenticationRequired`) propagates to the caller. Async requests call the session in a worker thread only when it has to talk to a
     server (``anyio.to_thread``, so asyncio and trio both work).
     """
 
@@ -101,10 +99,16 @@ class IdjagAuth(httpx2.Auth):
         request.headers["Authorization"] = self._session.access_token(url).authorization
         response = yield request
         status = response.status_code
-        if status == 401 or (status == 403 and _is_scope_challenge(_challenge(response))):
+        if status != 401 and status != 403:
+            return
+        try:
             token = self._session.handle_challenge(url, status, _challenge(response))
-            request.headers["Authorization"] = token.authorization
-            yield request
+        except IdjagError as e:
+            if _denied(e, status):
+                return
+            raise
+        request.headers["Authorization"] = token.authorization
+        yield request
 
     async def async_auth_flow(
         self, request: httpx2.Request
@@ -118,92 +122,58 @@ class IdjagAuth(httpx2.Auth):
         status = response.status_code
         if status != 401 and status != 403:
             return
-        www = _challenge(response)
-        if status == 401 or _is_scope_challenge(www):
+        try:
             token = await anyio.to_thread.run_sync(
-                self._session.handle_challenge, url, status, www
+                self._session.handle_challenge, url, status, _challenge(response)
             )
-            request.headers["Authorization"] = token.authorization
-            yield request
+        except IdjagError as e:
+            if _denied(e, status):
+                return
+            raise
+        request.headers["Authorization"] = token.authorization
+        yield request
 
 
 class IdjagAssertionProvider:
     """Leg 1 for the SDK's ``IdentityAssertionOAuthProvider``: an async callable
     ``(audience, resource) -> ID-JAG`` that exchanges the user's identity assertion at the IdP.
 
-    ``config`` is the shared idjag configuration (mapping or JSON); only ``idp``,
-    ``subject_token``, ``subject_token_type``, ``scope`` and ``timeout_ms`` are used. The IdP
-    token endpoint is ``idp.token_endpoint``, or discovered from ``idp.issuer`` (cached). Call
+    ``config`` is the shared idjag configuration (mapping or JSON, the same shape as
+    :class:`idjag.Session`; a ``client`` entry is not needed here). Leg 1 runs in the core
+    (``Session.request_id_jag``): the IdP endpoint is resolved once, the ID token is renewed with
+    ``idp_refresh_token`` when it has expired or is rejected, and
+    :class:`idjag.ReauthenticationRequired` is raised when it cannot be. Call
     :meth:`set_subject_token` after the user signed in again. Every call mints a fresh ID-JAG
     (authorization servers accept each only once); the SDK provider caches the access token.
     """
 
-    def __init__(self, config: Union[str, Mapping[str, Any]], *, client: Optional[Client] = None) -> None:
+    def __init__(self, config: Union[str, Mapping[str, Any]], *, session: Optional[Session] = None) -> None:
         cfg: dict[str, Any] = json.loads(config) if isinstance(config, str) else dict(config)
-        idp = dict(cfg.get("idp") or {})
-        if not idp.get("client_id"):
-            from . import ConfigurationError
-
-            raise ConfigurationError("configuration key `idp.client_id` is required")
-        self._issuer: Optional[str] = idp.pop("issuer", None)
-        self._token_endpoint: Optional[str] = idp.pop("token_endpoint", None)
-        if self._issuer is None and self._token_endpoint is None:
-            from . import ConfigurationError
-
-            raise ConfigurationError("configuration key `idp`: set `idp.issuer` or `idp.token_endpoint`")
-        self._idp_client = json.dumps(idp)
-        self._subject: Optional[str] = cfg.get("subject_token")
-        self._subject_type: SubjectTokenType = cfg.get("subject_token_type") or "id_token"
         self._scope: Optional[str] = cfg.get("scope")
-        self._client = client if client is not None else Client(timeout_ms=cfg.get("timeout_ms"))
-        self._methods: Optional[list[str]] = None
+        self._session = session if session is not None else Session(cfg)
+
+    @property
+    def session(self) -> Session:
+        return self._session
 
     def set_subject_token(self, token: str, token_type: SubjectTokenType = "id_token") -> None:
         """Replaces the user's identity assertion."""
-        self._subject = token
-        self._subject_type = token_type
+        self._session.set_subject_token(token, token_type)
 
     def __repr__(self) -> str:
-        return f"IdjagAssertionProvider(idp={self._issuer or self._token_endpoint!r}, subject_token=<redacted>)"
+        return "IdjagAssertionProvider(subject_token=<redacted>)"
 
     def request(self, audience: str, resource: str) -> str:
         """The blocking exchange (runs in a worker thread when awaited)."""
-        if not self._subject:
-            from . import ReauthenticationRequired
-
-            raise ReauthenticationRequired(
-                "no subject token: sign the user in and call set_subject_token"
-            )
-        endpoint = self._token_endpoint
-        if endpoint is None:
-            assert self._issuer is not None
-            meta = self._client.authorization_server_metadata(self._issuer)
-            endpoint = meta.get("token_endpoint")
-            self._methods = meta.get("token_endpoint_auth_methods_supported")
-            if not endpoint:
-                from . import NotSupportedError
-
-                raise NotSupportedError("the IdP metadata has no token_endpoint")
-        jag = self._client.request_id_jag(
-            endpoint,
-            audience,
-            self._subject,
-            self._idp_client,
-            subject_token_type=self._subject_type,
-            resource=resource,
-            scope=self._scope,
-            idp_issuer=self._issuer,
-            auth_methods_supported=self._methods,
-        )
-        return jag.assertion
+        return self._session.request_id_jag(audience, resource, self._scope).assertion
 
     async def __call__(self, audience: str, resource: str) -> str:
         return await anyio.to_thread.run_sync(self.request, audience, resource)
 
 
 def assertion_provider(
-    config: Union[str, Mapping[str, Any]], *, client: Optional[Client] = None
+    config: Union[str, Mapping[str, Any]], *, session: Optional[Session] = None
 ) -> IdjagAssertionProvider:
     """The ``assertion_provider`` callback for ``IdentityAssertionOAuthProvider`` (see
     :class:`IdjagAssertionProvider`)."""
-    return IdjagAssertionProvider(config, client=client)
+    return IdjagAssertionProvider(config, session=session)
