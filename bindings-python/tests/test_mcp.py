@@ -242,7 +242,10 @@ def test_plain_403_is_the_cores_call_and_is_returned_as_is(kit: Kit) -> None:
         else:
             async def go() -> httpx2.Response:
                 async with httpx2.AsyncClient(auth=auth) as http:
-                    return await http.post(kit.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+                    resp: httpx2.Response = await http.post(
+                        kit.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}
+                    )
+                    return resp
             r = asyncio.run(go())
         assert r.status_code == 403, flow
         assert kit.counters()["mcp"] - before == 1, f"{flow}: no retry"
