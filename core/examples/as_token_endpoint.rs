@@ -3,7 +3,8 @@
 //!
 //! ```sh
 //! # Self-contained demo: makes an IdP key, serves on loopback, presents an ID-JAG twice
-//! # (accepted, then rejected as replayed) and exits.
+//! # (accepted, then rejected as replayed), asks for a scope with an ID-JAG that states none
+//! # (rejected: invalid_scope) and exits.
 //! cargo run -p idjag --example as_token_endpoint -- --self-test
 //!
 //! # Serve a real configuration (see `VerifierConfig`) for at most 100 requests:
@@ -12,10 +13,15 @@
 //! ```
 //!
 //! The endpoint authenticates the client with `client_secret_basic`, checks the grant type and
-//! the single `assertion`, verifies the ID-JAG, and answers RFC 6749 JSON with
-//! `Cache-Control: no-store`. Rejections are generic on the wire (`invalid_grant`); the reason
-//! code goes to the log (stderr). It serves on 127.0.0.1 only and stops after
-//! `--max-requests` requests.
+//! the single `assertion`, verifies the ID-JAG with the request's `scope`, and answers RFC 6749
+//! JSON with `Cache-Control: no-store`. The access token's scope is exactly
+//! `VerifiedGrant::scope` — never the requested scope as such: an ID-JAG without a `scope`
+//! claim grants none (unless the configuration has a `default_scope`). Rejections are generic
+//! on the wire (`invalid_scope` when the requested scope cannot be granted,
+//! `insufficient_user_authentication` with `acr_values` / `max_age` when the configuration's
+//! `user_authentication` policy is not met, `invalid_grant` otherwise, all from
+//! `token_error_response`); the reason code goes to the log (stderr). It serves on 127.0.0.1
+//! only and stops after `--max-requests` requests.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -70,6 +76,8 @@ fn grant_reply(grant: &VerifiedGrant) -> Reply {
         "expires_in": 300,
         "resource": grant.primary_resource(),
     });
+    // The granted scope, never more than the ID-JAG (or the configured default) states. RFC
+    // 6749 §5.1 requires it when it differs from the request; sending it always is simpler.
     if let Some(scope) = &grant.scope {
         body["scope"] = scope.as_str().into();
     }
@@ -145,14 +153,25 @@ fn handle(verifier: &IdJagVerifier, clients: &Clients, req: &mut tiny_http::Requ
     // 4. The ID-JAG.
     match verifier.verify(assertion, &client_id, scope) {
         Ok(grant) => {
+            // Under the weaker replay policy `until_exp`, re-presentations are accepted:
+            // `first_use` tells them apart (log or alert on them).
             eprintln!(
-                "token: granted iss={} sub={} client_id={} jti={}",
-                grant.iss, grant.sub, grant.client_id, grant.jti
+                "token: granted iss={} sub={} client_id={} jti={} scope={} (from {}) first_use={}",
+                grant.iss,
+                grant.sub,
+                grant.client_id,
+                grant.jti,
+                grant.scope.as_ref().map_or("-", |s| s.as_str()),
+                grant.scope_source,
+                grant.first_use
             );
             grant_reply(&grant)
         }
         Err(e) => {
-            // Detailed reason in the log, generic answer on the wire.
+            // Detailed reason in the log, generic answer on the wire (400 invalid_scope for
+            // `scope_not_granted`, 400 insufficient_user_authentication with the requirement
+            // for `acr_not_accepted` / `auth_time_too_old`, 400 invalid_grant for other
+            // rejections, 503 when the keys or the replay store are unavailable).
             eprintln!(
                 "token: refused client_id={client_id} reason={} ({e})",
                 e.reason().unwrap_or(e.code())
@@ -284,30 +303,35 @@ fn self_test() -> Result<(), String> {
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
     header.typ = Some(idjag::urn::JWT_TYP_ID_JAG.into());
     header.kid = Some("demo".into());
-    let claims = serde_json::json!({
-        "iss": IDP, "sub": "alice", "aud": AS, "client_id": "demo-client",
-        "jti": uuid::Uuid::new_v4().to_string(), "iat": now, "exp": now + 300,
-        "resource": RESOURCE, "scope": "tools:read tools:call"
-    });
-    let id_jag = jsonwebtoken::encode(
-        &header,
-        &claims,
-        &jsonwebtoken::EncodingKey::from_ed_der(pkcs8.as_ref()),
-    )
-    .map_err(|e| e.to_string())?;
+    let mint = |scope: Option<&str>| {
+        let mut claims = serde_json::json!({
+            "iss": IDP, "sub": "alice", "aud": AS, "client_id": "demo-client",
+            "jti": uuid::Uuid::new_v4().to_string(), "iat": now, "exp": now + 300,
+            "resource": RESOURCE
+        });
+        if let Some(s) = scope {
+            claims["scope"] = s.into();
+        }
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_ed_der(pkcs8.as_ref()),
+        )
+        .map_err(|e| e.to_string())
+    };
+    let id_jag = mint(Some("tools:read tools:call"))?;
+    let scopeless = mint(None)?;
 
     let server = tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = server.server_addr().to_ip().ok_or("no address")?;
     let mut clients = Clients::new();
     clients.insert("demo-client".into(), SecretString::new("demo-secret"));
-    let thread = std::thread::spawn(move || serve(server, verifier, clients, 3));
+    let thread = std::thread::spawn(move || serve(server, verifier, clients, 4));
 
     let auth = format!("Basic {}", STANDARD.encode("demo-client:demo-secret"));
-    let form = format!(
-        "grant_type={}&assertion={id_jag}&scope=tools%3Aread",
-        url::form_urlencoded::byte_serialize(idjag::urn::GRANT_JWT_BEARER.as_bytes())
-            .collect::<String>()
-    );
+    let grant_type = url::form_urlencoded::byte_serialize(idjag::urn::GRANT_JWT_BEARER.as_bytes())
+        .collect::<String>();
+    let form = format!("grant_type={grant_type}&assertion={id_jag}&scope=tools%3Aread");
     let first = post(addr, &auth, &form)?;
     println!("first presentation:  {} {}", first.0, first.1);
     let second = post(addr, &auth, &form)?;
@@ -318,8 +342,24 @@ fn self_test() -> Result<(), String> {
         &form,
     )?;
     println!("wrong client secret: {} {}", bad_client.0, bad_client.1);
+    let no_statement = post(
+        addr,
+        &auth,
+        &format!("grant_type={grant_type}&assertion={scopeless}&scope=tools%3Aadmin"),
+    )?;
+    println!(
+        "scope asked, none stated: {} {}",
+        no_statement.0, no_statement.1
+    );
     thread.join().map_err(|_| "server thread panicked")?;
-    if first.0 == 200 && second.0 == 400 && bad_client.0 == 401 {
+    let granted: serde_json::Value = serde_json::from_str(&first.1).map_err(|e| e.to_string())?;
+    if first.0 == 200
+        && granted["scope"] == "tools:read"
+        && second.0 == 400
+        && bad_client.0 == 401
+        && no_statement.0 == 400
+        && no_statement.1.contains("\"invalid_scope\"")
+    {
         println!("self-test passed");
         Ok(())
     } else {

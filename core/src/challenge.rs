@@ -5,6 +5,7 @@
 //! several headers. Scheme and parameter names are case-insensitive; values are tokens or
 //! quoted strings with `\` escapes.
 
+use crate::error::OAuthErrorCode;
 use std::collections::BTreeMap;
 
 /// One challenge: a scheme and either auth-params or a token68.
@@ -32,15 +33,17 @@ impl Challenge {
     }
 }
 
-/// What an MCP client needs from the challenges of a 401/403 (SPEC §3.1).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What an MCP client needs from the challenges of a 401/403. Serializes to
+/// `{"resource_metadata", "scope", "error", "error_description"}` (`null` when absent), the
+/// document the C and Node bindings hand out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ResourceChallenge {
     /// RFC 9728 `resource_metadata` URL.
     pub resource_metadata: Option<String>,
     /// RFC 6750 `scope` (space-separated).
     pub scope: Option<String>,
     /// RFC 6750 `error` (`invalid_token`, `insufficient_scope`, …).
-    pub error: Option<String>,
+    pub error: Option<OAuthErrorCode>,
     /// RFC 6750 `error_description`.
     pub error_description: Option<String>,
 }
@@ -68,7 +71,7 @@ impl ResourceChallenge {
         ResourceChallenge {
             resource_metadata: find("resource_metadata"),
             scope: find("scope"),
-            error: find("error"),
+            error: find("error").map(|e| OAuthErrorCode::parse(&e)),
             error_description: find("error_description"),
         }
     }
@@ -237,6 +240,19 @@ pub fn parse_www_authenticate(value: &str) -> Vec<Challenge> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn resource_challenge_json_shape() {
+        let c = ResourceChallenge::parse([
+            r#"Bearer error="insufficient_scope", scope="a b", resource_metadata="https://m/prm""#,
+        ]);
+        assert_eq!(
+            serde_json::to_value(&c).expect("json"),
+            serde_json::json!({"resource_metadata": "https://m/prm", "scope": "a b",
+                               "error": "insufficient_scope", "error_description": null})
+        );
+    }
+
     use super::*;
 
     #[test]
@@ -258,7 +274,7 @@ mod tests {
         assert_eq!(all[0].scheme, "Basic");
         assert_eq!(all[1].param("ALGS"), Some("ES256"));
         let ch = ResourceChallenge::from_challenges(&all);
-        assert_eq!(ch.error.as_deref(), Some("insufficient_scope"));
+        assert_eq!(ch.error, Some(OAuthErrorCode::InsufficientScope));
         assert_eq!(ch.error_description.as_deref(), Some("need \"admin\""));
         assert_eq!(ch.scope.as_deref(), Some("admin"));
     }
@@ -298,6 +314,6 @@ mod tests {
         }
         let ch = ResourceChallenge::parse([r#"Bearer  scope = "a b" ,  error = invalid_token"#]);
         assert_eq!(ch.scope.as_deref(), Some("a b"));
-        assert_eq!(ch.error.as_deref(), Some("invalid_token"));
+        assert_eq!(ch.error, Some(OAuthErrorCode::InvalidToken));
     }
 }

@@ -3,17 +3,22 @@
 //! on token POSTs), response size caps, JSON-only responses, structured events, and the
 //! discovery cache.
 
+use crate::cache::MetadataCache;
 use crate::clock::{SharedClock, SystemClock};
-use crate::discovery::MetadataCache;
 use crate::error::{sanitize_server_text, Error, ErrorKind, OAuthErrorResponse, Result, Step};
+use crate::http::AddressPolicy;
 use crate::http::{check_url, HttpClient, HttpConfig, HttpRequest, HttpResponse, Method};
 use serde::de::DeserializeOwned;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One HTTP exchange, reported to the event hook. Never contains a secret: the URL has its
 /// query and fragment removed, and no header or body is included.
+///
+/// Serializes (serde) to the JSON object documented in docs/GUIDE.md "HTTP event (JSON)":
+/// `{"step", "method", "url", "status", "duration_ms", "bytes", "error"}`.
 #[derive(Clone, Debug)]
 pub struct HttpEvent {
     /// The protocol step the request belongs to.
@@ -30,6 +35,29 @@ pub struct HttpEvent {
     pub bytes: usize,
     /// The error code when the exchange failed at the transport level.
     pub error: Option<&'static str>,
+    /// A stable code for something worth knowing about this request, e.g.
+    /// `auth_method_not_advertised` ([`crate::exchange::NOTE_AUTH_METHOD_NOT_ADVERTISED`]).
+    pub note: Option<&'static str>,
+}
+
+impl serde::Serialize for HttpEvent {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("HttpEvent", 8)?;
+        s.serialize_field("step", self.step.code())?;
+        s.serialize_field("method", self.method.as_str())?;
+        s.serialize_field("url", &self.url)?;
+        s.serialize_field("status", &self.status)?;
+        // Milliseconds with microsecond precision.
+        s.serialize_field("duration_ms", &(self.duration.as_micros() as f64 / 1000.0))?;
+        s.serialize_field("bytes", &self.bytes)?;
+        s.serialize_field("error", &self.error)?;
+        s.serialize_field("note", &self.note)?;
+        s.end()
+    }
 }
 
 /// A subscriber to [`HttpEvent`]s. Called synchronously on the requesting thread; keep it cheap.
@@ -41,6 +69,68 @@ pub(crate) struct ClientInner {
     pub(crate) clock: SharedClock,
     pub(crate) events: Vec<EventHook>,
     pub(crate) cache: MetadataCache,
+    /// Token endpoints accepted from public MCP servers: leg 2 to them connects only to
+    /// globally reachable addresses, whatever their names resolve to later (DNS rebinding).
+    pub(crate) pinned: Mutex<PinnedEndpoints>,
+}
+
+/// A bounded set of URLs, oldest forgotten first.
+#[derive(Default)]
+pub(crate) struct PinnedEndpoints {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+/// Most token endpoints pinned to global addresses per client (one per authorization server
+/// discovered through a public MCP server); the oldest pin is dropped beyond it.
+const MAX_PINNED: usize = 1024;
+
+impl PinnedEndpoints {
+    fn insert(&mut self, url: &str) {
+        if self.set.contains(url) {
+            return;
+        }
+        if self.order.len() >= MAX_PINNED {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        self.set.insert(url.to_string());
+        self.order.push_back(url.to_string());
+    }
+}
+
+/// One deadline over several requests (a discovery): each request gets at most the time
+/// left, and none starts after it has passed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    at: Instant,
+    total: Duration,
+}
+
+impl Deadline {
+    pub(crate) fn after(total: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + total,
+            total,
+        }
+    }
+
+    /// The time left, or a `timeout` error once it has passed.
+    pub(crate) fn remaining(&self, step: Step) -> Result<Duration> {
+        let left = self.at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                step,
+                format!(
+                    "discovery did not finish within its {} ms deadline (`discovery_timeout`)",
+                    self.total.as_millis()
+                ),
+            ));
+        }
+        Ok(left)
+    }
 }
 
 /// The protocol client: discovery, token exchange (leg 1), jwt-bearer redemption (leg 2).
@@ -139,6 +229,7 @@ impl ClientBuilder {
                 ),
                 config: self.config,
                 events: self.events,
+                pinned: Mutex::new(PinnedEndpoints::default()),
             }),
         })
     }
@@ -161,6 +252,12 @@ pub(crate) struct Fetched<T> {
     pub(crate) value: T,
     /// `Cache-Control: max-age` in seconds; `Some(0)` for `no-store`/`no-cache`.
     pub(crate) max_age: Option<u64>,
+}
+
+/// A URL for an error message: no query or fragment, sanitized and truncated
+/// ([`crate::error::sanitize_server_text`]).
+pub(crate) fn shown_url(url: &str) -> String {
+    sanitize_server_text(&loggable_url(url))
 }
 
 /// Strips query and fragment for logs and events.
@@ -228,6 +325,47 @@ impl Client {
         self.inner.cache.clear();
     }
 
+    /// Pins `token_endpoint` (accepted from a public MCP server) to globally reachable
+    /// addresses for leg 2.
+    pub(crate) fn pin_global(&self, token_endpoint: &str) {
+        self.inner
+            .pinned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token_endpoint);
+    }
+
+    fn is_pinned(&self, url: &str) -> bool {
+        self.inner
+            .pinned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set
+            .contains(url)
+    }
+
+    /// Whether the server at `url` is internal (its URLs may lead to internal addresses) —
+    /// by the form of its host ([`crate::http::is_internal_host`]), or, for a name, because
+    /// every address it resolves to (through the HTTP client's DNS cache, the addresses its
+    /// requests connect to) is not globally reachable. A name that cannot be resolved counts
+    /// as public.
+    pub(crate) fn is_internal_server(&self, url: &url::Url) -> bool {
+        match url.host() {
+            None => false,
+            Some(host) if crate::http::is_internal_host(&host) => true,
+            Some(url::Host::Domain(name)) => {
+                let port = url.port_or_known_default().unwrap_or(443);
+                self.inner
+                    .http
+                    .resolve(name.strip_suffix('.').unwrap_or(name), port)
+                    .is_some_and(|addrs| {
+                        !addrs.is_empty() && addrs.iter().all(|ip| !crate::http::is_global_ip(*ip))
+                    })
+            }
+            Some(_) => false,
+        }
+    }
+
     fn emit(&self, event: HttpEvent) {
         log::debug!(
             "idjag {} {} {} -> {:?} in {:?}",
@@ -244,7 +382,23 @@ impl Client {
 
     /// Sends one request under the policy (URL check, size cap, event). No redirect handling.
     pub(crate) fn send(&self, step: Step, request: HttpRequest) -> Result<HttpResponse> {
+        self.send_noted(step, request, None)
+    }
+
+    /// [`Client::send`] with a note for the event.
+    pub(crate) fn send_noted(
+        &self,
+        step: Step,
+        mut request: HttpRequest,
+        note: Option<&'static str>,
+    ) -> Result<HttpResponse> {
         check_url(&request.url, step)?;
+        if step == Step::AsGrant
+            && request.address_policy == AddressPolicy::Any
+            && self.is_pinned(&request.url)
+        {
+            request.address_policy = AddressPolicy::GlobalOnly;
+        }
         let started = Instant::now();
         let result = self.inner.http.execute(&request);
         let duration = started.elapsed();
@@ -259,6 +413,7 @@ impl Client {
                     duration,
                     bytes: resp.body.len(),
                     error: None,
+                    note,
                 });
                 if resp.body.len() > request.max_response_bytes {
                     return Err(Error::new(
@@ -282,6 +437,7 @@ impl Client {
                     duration,
                     bytes: 0,
                     error: Some(e.code()),
+                    note,
                 });
                 Err(e.with_step(step))
             }
@@ -289,8 +445,19 @@ impl Client {
     }
 
     /// GET a JSON metadata document, following at most `max_metadata_redirects` same-origin
-    /// redirects (SPEC §4.1 item 6). Returns the final response (any status).
+    /// redirects. Returns the final response (any status).
     pub(crate) fn get_metadata(&self, step: Step, url: &str) -> Result<HttpResponse> {
+        self.get_metadata_with(step, url, AddressPolicy::Any, None)
+    }
+
+    /// [`Client::get_metadata`] under an address policy and an overall deadline.
+    pub(crate) fn get_metadata_with(
+        &self,
+        step: Step,
+        url: &str,
+        address_policy: AddressPolicy,
+        deadline: Option<&Deadline>,
+    ) -> Result<HttpResponse> {
         let origin = check_url(url, step)?.origin();
         let mut current = url.to_string();
         let mut hops = 0u8;
@@ -303,6 +470,8 @@ impl Client {
                     headers: vec![("accept".into(), "application/json".into())],
                     body: Vec::new(),
                     max_response_bytes: self.inner.config.max_metadata_bytes,
+                    address_policy,
+                    timeout: deadline.map(|d| d.remaining(step)).transpose()?,
                 },
             )?;
             if !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
@@ -313,7 +482,7 @@ impl Client {
                 return Err(Error::new(
                     ErrorKind::RedirectRefused,
                     step,
-                    format!("too many redirects fetching {}", loggable_url(url)),
+                    format!("too many redirects fetching {}", shown_url(url)),
                 ));
             }
             let location = resp.header("location").ok_or_else(|| {
@@ -340,8 +509,8 @@ impl Client {
                     step,
                     format!(
                         "refused a cross-origin redirect from {} to {}",
-                        loggable_url(url),
-                        loggable_url(next.as_str())
+                        shown_url(url),
+                        shown_url(next.as_str())
                     ),
                 ));
             }
@@ -365,43 +534,6 @@ impl Client {
             max_age: cache_max_age_of(&resp),
         })
     }
-
-    /// POST a form to a token endpoint. Never follows redirects: a 3xx is an error.
-    pub(crate) fn post_form(
-        &self,
-        step: Step,
-        url: &str,
-        body: String,
-        mut headers: Vec<(String, String)>,
-    ) -> Result<HttpResponse> {
-        headers.push((
-            "content-type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
-        headers.push(("accept".into(), "application/json".into()));
-        let resp = self.send(
-            step,
-            HttpRequest {
-                method: Method::Post,
-                url: url.to_string(),
-                headers,
-                body: body.into_bytes(),
-                max_response_bytes: self.inner.config.max_token_bytes,
-            },
-        )?;
-        if (300..400).contains(&resp.status) {
-            return Err(Error::new(
-                ErrorKind::RedirectRefused,
-                step,
-                format!(
-                    "token endpoint {} answered with a redirect; token requests never follow redirects",
-                    loggable_url(url)
-                ),
-            )
-            .with_status(resp.status));
-        }
-        Ok(resp)
-    }
 }
 
 /// Classifies a non-success response: an RFC 6749 §5.2 body becomes
@@ -413,7 +545,7 @@ pub(crate) fn status_error(step: Step, resp: &HttpResponse, url: &str) -> Error 
     }
     let snippet = String::from_utf8_lossy(&resp.body[..resp.body.len().min(256)]).into_owned();
     let snippet = sanitize_server_text(snippet.trim());
-    let mut msg = format!("{} answered HTTP {}", loggable_url(url), resp.status);
+    let mut msg = format!("{} answered HTTP {}", shown_url(url), resp.status);
     if !snippet.is_empty() {
         msg.push_str(&format!(": {snippet}"));
     }
@@ -441,13 +573,13 @@ pub(crate) fn parse_oauth_error(body: &[u8]) -> Option<OAuthErrorResponse> {
     }
     let text = |v: Option<serde_json::Value>| v.and_then(|v| v.as_str().map(sanitize_server_text));
     Some(OAuthErrorResponse {
-        error: sanitize_server_text(&error),
+        error: crate::error::OAuthErrorCode::parse(&sanitize_server_text(&error)),
         error_description: text(raw.error_description),
         error_uri: text(raw.error_uri),
     })
 }
 
-/// Parses a 2xx JSON body into `T` (SPEC §4.1 item 7: JSON only). Errors name the field path,
+/// Parses a 2xx JSON body into `T` (JSON only). Errors name the field path,
 /// never a value from the body (2xx bodies may hold tokens).
 pub(crate) fn parse_json_body<T: DeserializeOwned>(
     step: Step,
@@ -475,7 +607,8 @@ pub(crate) fn parse_json_body<T: DeserializeOwned>(
     }
     let de = &mut serde_json::Deserializer::from_slice(&resp.body);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        // The path names members of the server's document: sanitized like any server text.
+        let path = sanitize_server_text(&e.path().to_string());
         let inner = e.into_inner();
         let what_failed = match inner.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
@@ -537,7 +670,7 @@ mod tests {
             br#"{"error":"vendor_thing","error_description":"x","error_uri":"https://e"}"#,
         )
         .expect("parsed");
-        assert_eq!(o.error, "vendor_thing");
+        assert_eq!(o.error.as_str(), "vendor_thing");
         assert_eq!(o.error_description.as_deref(), Some("x"));
         assert!(parse_oauth_error(b"<html>").is_none());
         assert!(parse_oauth_error(br#"{"error":42}"#).is_none());
@@ -546,6 +679,33 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::HttpStatus);
         assert_eq!(e.action(), crate::Action::Retry);
         assert!(!e.to_string().contains("secret=1"));
+    }
+
+    #[test]
+    fn http_event_json_shape() {
+        let e = HttpEvent {
+            step: Step::AsGrant,
+            method: Method::Post,
+            url: "https://as.example/token".into(),
+            status: Some(200),
+            duration: Duration::from_micros(1_234_567),
+            bytes: 321,
+            error: None,
+            note: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&e).expect("json"),
+            serde_json::json!({"step": "as_grant", "method": "POST", "url": "https://as.example/token",
+                               "status": 200, "duration_ms": 1234.567, "bytes": 321, "error": null, "note": null})
+        );
+        let failed = HttpEvent {
+            status: None,
+            error: Some("timeout"),
+            ..e
+        };
+        let v = serde_json::to_value(&failed).expect("json");
+        assert_eq!(v["status"], serde_json::Value::Null);
+        assert_eq!(v["error"], "timeout");
     }
 
     #[test]

@@ -1,9 +1,8 @@
-//! Client authentication at token endpoints (SPEC §2.C item 6–7, §2.F item 2): `none`,
+//! Client authentication at token endpoints: `none`,
 //! `client_secret_basic` (RFC 6749 §2.3.1, form-urlencoded before base64),
 //! `client_secret_post`, and `private_key_jwt` (RFC 7523 §2.2; RS256, PS256, ES256, EdDSA).
 
-use crate::clock::Clock;
-use crate::error::{Error, ErrorKind, Result, Step};
+use crate::error::{sanitize_server_text, Error, ErrorKind, Result, Step};
 use crate::secret::SecretString;
 use crate::urn;
 use base64::Engine as _;
@@ -147,7 +146,7 @@ impl PrivateKey {
     }
 }
 
-/// Which `aud` a `private_key_jwt` assertion carries (SPEC §2.C item 7).
+/// Which `aud` a `private_key_jwt` assertion carries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssertionAudience {
@@ -225,21 +224,26 @@ impl ClientCredentials {
     /// [`AuthorizationServerMetadata::auth_methods`](crate::AuthorizationServerMetadata::auth_methods)
     /// for the RFC 8414 §2 default); `None` means no metadata is known, and the strongest method
     /// our credentials allow is used (`private_key_jwt` > `client_secret_basic` > `none`).
+    ///
+    /// Credentials without a secret or key (a public client) always use `none`, whether or not
+    /// the server lists it: the client has nothing else to offer, and the server decides (many
+    /// IdPs accept public clients without advertising `none`). [`advertises`] tells whether
+    /// the server listed the chosen method; the token request's event then says so.
     pub fn choose_method(&self, supported: Option<&[String]>, step: Step) -> Result<AuthMethod> {
         if let Some(m) = self.auth_method {
             self.check_material(m, step)?;
             return Ok(m);
         }
+        if self.private_key.is_none() && self.client_secret.is_none() {
+            return Ok(AuthMethod::None);
+        }
         let Some(supported) = supported else {
             return Ok(if self.private_key.is_some() {
                 AuthMethod::PrivateKeyJwt
-            } else if self.client_secret.is_some() {
-                AuthMethod::ClientSecretBasic
             } else {
-                AuthMethod::None
+                AuthMethod::ClientSecretBasic
             });
         };
-        let offers = |m: AuthMethod| supported.iter().any(|s| s == m.code());
         let mut order = Vec::new();
         if self.private_key.is_some() {
             order.push(AuthMethod::PrivateKeyJwt);
@@ -248,20 +252,20 @@ impl ClientCredentials {
             order.push(AuthMethod::ClientSecretBasic);
             order.push(AuthMethod::ClientSecretPost);
         }
-        if self.private_key.is_none() && self.client_secret.is_none() {
-            order.push(AuthMethod::None);
-        }
-        order.into_iter().find(|m| offers(*m)).ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotSupported,
-                step,
-                format!(
-                    "no client authentication method in common for client `{}`: the server supports [{}]",
-                    self.client_id,
-                    supported.join(", ")
-                ),
-            )
-        })
+        order
+            .into_iter()
+            .find(|m| advertises(Some(supported), *m))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotSupported,
+                    step,
+                    format!(
+                        "no client authentication method in common for client `{}`: the server supports {}",
+                        sanitize_server_text(&self.client_id),
+                        describe_methods(supported)
+                    ),
+                )
+            })
     }
 
     fn check_material(&self, m: AuthMethod, step: Step) -> Result<()> {
@@ -292,43 +296,42 @@ impl ClientCredentials {
         }
     }
 
-    /// Adds the authentication of `method` to a request: form fields and/or an
-    /// `Authorization` header. `issuer` is the server's issuer (for the assertion `aud`).
-    pub(crate) fn apply(
+    /// The authentication of `method` for one request: form fields and/or an `Authorization`
+    /// header, all held as secrets. No I/O; a `private_key_jwt` assertion is signed with
+    /// `target.now` and `target.jti`.
+    pub(crate) fn authenticate(
         &self,
         method: AuthMethod,
         target: &AuthTarget<'_>,
-        form: &mut Vec<(&'static str, String)>,
-        headers: &mut Vec<(String, String)>,
-    ) -> Result<()> {
+    ) -> Result<ClientAuth> {
         let AuthTarget {
             issuer,
             token_endpoint,
-            clock,
+            now,
+            jti,
             step,
         } = *target;
         self.check_material(method, step)?;
+        let secret = || {
+            self.client_secret
+                .as_ref()
+                .map(|s| s.expose_secret())
+                .unwrap_or("")
+        };
+        let id = || SecretString::new(self.client_id.as_str());
+        let mut out = ClientAuth::default();
         match method {
-            AuthMethod::None => form.push(("client_id", self.client_id.clone())),
+            AuthMethod::None => out.form.push(("client_id", id())),
             AuthMethod::ClientSecretBasic => {
-                let secret = self
-                    .client_secret
-                    .as_ref()
-                    .map(|s| s.expose_secret())
-                    .unwrap_or("");
-                headers.push((
-                    "authorization".into(),
-                    basic_auth_header(&self.client_id, secret),
-                ));
+                out.authorization = Some(SecretString::new(basic_auth_header(
+                    &self.client_id,
+                    secret(),
+                )));
             }
             AuthMethod::ClientSecretPost => {
-                form.push(("client_id", self.client_id.clone()));
-                let secret = self
-                    .client_secret
-                    .as_ref()
-                    .map(|s| s.expose_secret())
-                    .unwrap_or("");
-                form.push(("client_secret", secret.to_string()));
+                out.form.push(("client_id", id()));
+                out.form
+                    .push(("client_secret", SecretString::new(secret())));
             }
             AuthMethod::PrivateKeyJwt => {
                 let key = self
@@ -340,22 +343,27 @@ impl ClientCredentials {
                     _ => token_endpoint,
                 };
                 let jwt = client_assertion(
-                    &self.client_id,
-                    aud,
+                    &ClientAssertionClaims {
+                        iss: &self.client_id,
+                        sub: &self.client_id,
+                        aud,
+                        jti,
+                        iat: now,
+                        exp: now.saturating_add(CLIENT_ASSERTION_LIFETIME_SECS),
+                    },
                     key,
                     self.assertion_typ.as_deref(),
-                    clock,
                     step,
                 )?;
-                form.push(("client_id", self.client_id.clone()));
-                form.push((
+                out.form.push(("client_id", id()));
+                out.form.push((
                     "client_assertion_type",
-                    urn::CLIENT_ASSERTION_JWT_BEARER.to_string(),
+                    SecretString::new(urn::CLIENT_ASSERTION_JWT_BEARER),
                 ));
-                form.push(("client_assertion", jwt));
+                out.form.push(("client_assertion", SecretString::new(jwt)));
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// The secret values these credentials may put on the wire (for scrubbing errors).
@@ -367,12 +375,59 @@ impl ClientCredentials {
     }
 }
 
-/// Where a client authenticates: the server's issuer and token endpoint.
+/// Whether the server's `token_endpoint_auth_methods_supported` lists `method` (`None`: no
+/// metadata, nothing is known to be unsupported).
+pub fn advertises(supported: Option<&[String]>, method: AuthMethod) -> bool {
+    supported.is_none_or(|s| s.iter().any(|m| m == method.code()))
+}
+
+/// Most server-listed methods named in an error message.
+const MAX_LISTED_METHODS: usize = 6;
+
+/// The server's method list for a message: at most [`MAX_LISTED_METHODS`] entries, each
+/// sanitised (no control characters) and cut to 32 bytes, the list cut to 200 bytes, then the
+/// number of entries left out. At most about 250 bytes whatever the server sent.
+fn describe_methods(supported: &[String]) -> String {
+    fn cut(s: &str, max: usize) -> String {
+        let s = sanitize_server_text(s);
+        if s.len() <= max {
+            return s;
+        }
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    }
+    let shown: Vec<String> = supported
+        .iter()
+        .take(MAX_LISTED_METHODS)
+        .map(|m| cut(m, 32))
+        .collect();
+    let mut out = format!("[{}]", cut(&shown.join(", "), 200));
+    if supported.len() > shown.len() {
+        out.push_str(&format!(" and {} more", supported.len() - shown.len()));
+    }
+    out
+}
+
+/// Client authentication for one request.
+#[derive(Default)]
+pub(crate) struct ClientAuth {
+    /// Form fields, in order.
+    pub(crate) form: Vec<(&'static str, SecretString)>,
+    /// The `Authorization` header value, for `client_secret_basic`.
+    pub(crate) authorization: Option<SecretString>,
+}
+
+/// Where and when a client authenticates: the server's issuer and token endpoint, the time
+/// and the `jti` of a `private_key_jwt` assertion.
 #[derive(Clone, Copy)]
 pub(crate) struct AuthTarget<'a> {
     pub(crate) issuer: Option<&'a str>,
     pub(crate) token_endpoint: &'a str,
-    pub(crate) clock: &'a dyn Clock,
+    pub(crate) now: i64,
+    pub(crate) jti: &'a str,
     pub(crate) step: Step,
 }
 
@@ -389,29 +444,29 @@ pub fn basic_auth_header(client_id: &str, secret: &str) -> String {
 /// Lifetime of a `private_key_jwt` assertion.
 pub const CLIENT_ASSERTION_LIFETIME_SECS: i64 = 60;
 
+/// The claims of a `private_key_jwt` assertion (RFC 7523 §3), serialized in this order.
+#[derive(Serialize)]
+struct ClientAssertionClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    jti: &'a str,
+    iat: i64,
+    exp: i64,
+}
+
 fn client_assertion(
-    client_id: &str,
-    aud: &str,
+    claims: &ClientAssertionClaims<'_>,
     key: &PrivateKey,
     typ: Option<&str>,
-    clock: &dyn Clock,
     step: Step,
 ) -> Result<String> {
-    let now = clock.now_secs();
     let mut header = jsonwebtoken::Header::new(key.alg.jwt_alg());
     header.kid = key.kid.clone();
     if let Some(t) = typ {
         header.typ = Some(t.to_string());
     }
-    let claims = serde_json::json!({
-        "iss": client_id,
-        "sub": client_id,
-        "aud": aud,
-        "jti": uuid::Uuid::new_v4().to_string(),
-        "iat": now,
-        "exp": now + CLIENT_ASSERTION_LIFETIME_SECS,
-    });
-    jsonwebtoken::encode(&header, &claims, &key.key).map_err(|_| {
+    jsonwebtoken::encode(&header, claims, &key.key).map_err(|_| {
         Error::new(
             ErrorKind::Configuration,
             step,
@@ -491,4 +546,89 @@ mod tests {
         let c = ClientCredentials::new("c").with_secret("planted-client-secret");
         assert!(!format!("{c:?}").contains("planted-client-secret"));
     }
+
+    /// §6: credentials without a secret or key always use `none` (the server decides), even
+    /// when the metadata lists only other methods; `advertises` tells whether it was listed.
+    #[test]
+    fn a_public_client_always_sends_its_client_id() {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let public = ClientCredentials::new("p");
+        for listed in [
+            s(&["client_secret_basic"]),
+            s(&["private_key_jwt"]),
+            Vec::new(),
+        ] {
+            assert_eq!(
+                public
+                    .choose_method(Some(&listed), Step::IdpExchange)
+                    .expect("none"),
+                AuthMethod::None
+            );
+            assert!(!advertises(Some(&listed), AuthMethod::None));
+        }
+        assert!(advertises(None, AuthMethod::None));
+        assert!(advertises(Some(&s(&["none"])), AuthMethod::None));
+        // Confidential clients still need a method in common.
+        let e = ClientCredentials::new("c")
+            .with_secret("x")
+            .choose_method(Some(&s(&["private_key_jwt"])), Step::IdpExchange)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotSupported);
+    }
+
+    /// SECURITY D10: the server's list is sanitised and bounded in the message.
+    #[test]
+    fn the_method_list_in_messages_is_bounded() {
+        let hostile: Vec<String> = (0..300)
+            .map(|i| format!("m{i}\r\nFORGED LINE {}\u{1b}[31m", "y".repeat(40)))
+            .collect();
+        let e = ClientCredentials::new("c\nforged")
+            .with_secret("x")
+            .choose_method(Some(&hostile), Step::AsGrant)
+            .unwrap_err();
+        let m = e.to_string();
+        assert!(m.len() < 400, "{} bytes", m.len());
+        assert!(!m.chars().any(|c| c.is_control()), "{m:?}");
+        assert!(m.ends_with("and 294 more"), "{m}");
+        let short = describe_methods(&["client_secret_basic".to_string()]);
+        assert_eq!(short, "[client_secret_basic]");
+    }
+
+    /// A3: a `private_key_jwt` assertion is a pure function of the time and the `jti`.
+    #[test]
+    fn assertions_are_reproducible_from_time_and_jti() {
+        let pem = SecretString::new(TEST_ED25519_PEM);
+        let creds = ClientCredentials::new("client-1")
+            .with_private_key(PrivateKey::from_pem(&pem, SigningAlg::EdDSA).expect("key"));
+        let target = AuthTarget {
+            issuer: Some("https://as.example"),
+            token_endpoint: "https://as.example/token",
+            now: 1_790_000_000,
+            jti: "jti-1",
+            step: Step::AsGrant,
+        };
+        let a = creds
+            .authenticate(AuthMethod::PrivateKeyJwt, &target)
+            .expect("a");
+        let b = creds
+            .authenticate(AuthMethod::PrivateKeyJwt, &target)
+            .expect("b");
+        let jwt = |c: &ClientAuth| {
+            c.form
+                .iter()
+                .find(|(k, _)| *k == "client_assertion")
+                .map(|(_, v)| v.expose_secret().to_string())
+                .expect("assertion")
+        };
+        assert_eq!(jwt(&a), jwt(&b));
+        let claims = crate::jwt::inspect(&jwt(&a), 0).expect("jwt").claims;
+        assert_eq!(
+            serde_json::Value::Object(claims),
+            serde_json::json!({"iss": "client-1", "sub": "client-1", "aud": "https://as.example",
+                "jti": "jti-1", "iat": 1_790_000_000, "exp": 1_790_000_060})
+        );
+    }
+
+    /// An Ed25519 test key (PKCS#8), also used by `tests/vectors/client.json`.
+    const TEST_ED25519_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIGv0FwOeil+EIvCW0gfsZDPlsN0LPr3+v1V9ZbhnhFYs\n-----END PRIVATE KEY-----\n";
 }

@@ -1,19 +1,15 @@
-//! Discovery (SPEC §3): the MCP server's protected-resource metadata (RFC 9728), its
+//! Discovery: the MCP server's protected-resource metadata (RFC 9728), its
 //! authorization server's metadata (RFC 8414 / OIDC Discovery, in the MCP order, with the exact
 //! issuer check), and the IdP's metadata. Results are cached per process with a TTL that
 //! honours `Cache-Control: max-age`.
 
 use crate::challenge::ResourceChallenge;
-use crate::client::{loggable_url, Client};
+use crate::client::{shown_url, Client, Deadline};
 use crate::error::{sanitize_server_text, Error, ErrorKind, Result, Step};
-use crate::http::{check_url, HttpRequest, Method};
+use crate::http::{check_url, AddressPolicy, HttpRequest, Method};
 use crate::urn;
 use serde::{Deserialize, Serialize};
-use std::any::Any;
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// RFC 9728 protected-resource metadata. Unknown members are kept in `extra`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,7 +72,7 @@ fn contains(list: &Option<Vec<String>>, value: &str) -> bool {
 }
 
 impl AuthorizationServerMetadata {
-    /// Advertises `urn:ietf:params:oauth:grant-profile:id-jag` (SPEC §2.K item 2).
+    /// Advertises `urn:ietf:params:oauth:grant-profile:id-jag`.
     pub fn supports_id_jag_profile(&self) -> bool {
         contains(
             &self.authorization_grant_profiles_supported,
@@ -94,7 +90,7 @@ impl AuthorizationServerMetadata {
         contains(&self.grant_types_supported, urn::GRANT_TOKEN_EXCHANGE)
     }
 
-    /// Whether this AS can take part in enterprise-managed authorization (SPEC §3.6): it
+    /// Whether this AS can take part in enterprise-managed authorization: it
     /// advertises the ID-JAG profile, or (pre -03 servers) the jwt-bearer grant.
     pub fn supports_enterprise_managed_authorization(&self) -> bool {
         self.supports_id_jag_profile() || self.supports_jwt_bearer()
@@ -114,13 +110,16 @@ impl AuthorizationServerMetadata {
             Error::new(
                 ErrorKind::ResponseInvalid,
                 step,
-                format!("metadata of `{}` has no token_endpoint", self.issuer),
+                format!(
+                    "metadata of `{}` has no token_endpoint",
+                    sanitize_server_text(&self.issuer)
+                ),
             )
         })
     }
 }
 
-/// How strictly a PRM `resource` must match the MCP server URL (SPEC §3.3).
+/// How strictly a PRM `resource` must match the MCP server URL.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceMatch {
@@ -156,7 +155,7 @@ pub fn resource_matches(resource: &str, server_url: &str, mode: ResourceMatch) -
     }
 }
 
-/// The well-known PRM URLs for `server_url`, path-inserted first, then root (SPEC §3.1).
+/// The well-known PRM URLs for `server_url`, path-inserted first, then root.
 pub fn protected_resource_metadata_urls(server_url: &url::Url) -> Vec<String> {
     let origin = server_url.origin().ascii_serialization();
     let path = server_url.path().trim_end_matches('/');
@@ -170,7 +169,7 @@ pub fn protected_resource_metadata_urls(server_url: &url::Url) -> Vec<String> {
     out
 }
 
-/// The metadata URLs for `issuer` in the MCP order (SPEC §3.4): RFC 8414 path-insert, OIDC
+/// The metadata URLs for `issuer` in the MCP order: RFC 8414 path-insert, OIDC
 /// path-insert, OIDC path-append (or the two root documents for a path-less issuer).
 pub fn authorization_server_metadata_urls(issuer: &url::Url) -> Vec<String> {
     let origin = issuer.origin().ascii_serialization();
@@ -190,6 +189,10 @@ pub fn authorization_server_metadata_urls(issuer: &url::Url) -> Vec<String> {
 }
 
 /// The outcome of discovering an MCP server.
+///
+/// Serializes (serde) to the JSON document of docs/GUIDE.md "Discovery (JSON)": the fields
+/// below plus the derived `resource`, `audience` and `default_scope`. Metadata documents are
+/// public; nothing in a `Discovery` is secret.
 #[derive(Clone, Debug)]
 pub struct Discovery {
     /// The MCP server URL that was discovered.
@@ -202,6 +205,10 @@ pub struct Discovery {
     pub authorization_server: Arc<AuthorizationServerMetadata>,
     /// The `scope` of the server's challenge, if it sent one.
     pub challenged_scope: Option<String>,
+    /// Whether the MCP server is internal (loopback, private or otherwise not globally
+    /// reachable, by its host or by every address its name resolves to). Only an internal
+    /// server may point the client at internal addresses (RFC 9728 §7.7).
+    pub internal: bool,
 }
 
 impl Discovery {
@@ -215,7 +222,7 @@ impl Discovery {
         &self.authorization_server.issuer
     }
 
-    /// The scope to request (SPEC §2.L item 1): the challenged scope, else the PRM
+    /// The scope to request: the challenged scope, else the PRM
     /// `scopes_supported`, else none.
     pub fn default_scope(&self) -> Option<String> {
         if let Some(s) = &self.challenged_scope {
@@ -228,6 +235,26 @@ impl Discovery {
             .as_ref()
             .filter(|s| !s.is_empty())
             .map(|s| s.join(" "))
+    }
+}
+
+impl Serialize for Discovery {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Discovery", 9)?;
+        s.serialize_field("server_url", &self.server_url)?;
+        s.serialize_field("resource", self.resource())?;
+        s.serialize_field("audience", self.audience())?;
+        s.serialize_field("resource_metadata_url", &self.resource_metadata_url)?;
+        s.serialize_field("challenged_scope", &self.challenged_scope)?;
+        s.serialize_field("default_scope", &self.default_scope())?;
+        s.serialize_field("internal", &self.internal)?;
+        s.serialize_field("resource_metadata", &*self.resource_metadata)?;
+        s.serialize_field("authorization_server", &*self.authorization_server)?;
+        s.end()
     }
 }
 
@@ -248,110 +275,91 @@ pub struct DiscoveryOptions {
 }
 
 // ---------------------------------------------------------------------------------------
-// Cache
-
-struct Entry {
-    value: Arc<dyn Any + Send + Sync>,
-    expires_at_ms: i64,
-    inserted: u64,
-}
-
-/// A bounded TTL cache of metadata documents.
-pub(crate) struct MetadataCache {
-    map: Mutex<HashMap<String, Entry>>,
-    capacity: usize,
-    default_ttl: Duration,
-    counter: std::sync::atomic::AtomicU64,
-}
-
-impl fmt::Debug for MetadataCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MetadataCache")
-            .field("capacity", &self.capacity)
-            .finish()
-    }
-}
-
-/// Upper bound on any cache lifetime, whatever `max-age` says.
-const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
-
-impl MetadataCache {
-    pub(crate) fn new(capacity: usize, default_ttl: Duration) -> Self {
-        MetadataCache {
-            map: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
-            default_ttl,
-            counter: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn get<T: Any + Send + Sync>(&self, key: &str, now_ms: i64) -> Option<Arc<T>> {
-        let map = self.lock();
-        let e = map.get(key)?;
-        if e.expires_at_ms <= now_ms {
-            return None;
-        }
-        e.value.clone().downcast::<T>().ok()
-    }
-
-    pub(crate) fn put<T: Any + Send + Sync>(
-        &self,
-        key: String,
-        value: Arc<T>,
-        max_age: Option<u64>,
-        now_ms: i64,
-    ) {
-        let ttl = max_age
-            .map(Duration::from_secs)
-            .unwrap_or(self.default_ttl)
-            .min(MAX_TTL);
-        if ttl.is_zero() {
-            return;
-        }
-        let mut map = self.lock();
-        map.retain(|_, e| e.expires_at_ms > now_ms);
-        if map.len() >= self.capacity && !map.contains_key(&key) {
-            if let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, e)| e.inserted)
-                .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
-            }
-        }
-        let inserted = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        map.insert(
-            key,
-            Entry {
-                value,
-                expires_at_ms: now_ms + ttl.as_millis() as i64,
-                inserted,
-            },
-        );
-    }
-
-    pub(crate) fn remove(&self, key: &str) {
-        self.lock().remove(key);
-    }
-
-    pub(crate) fn clear(&self) {
-        self.lock().clear();
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Client methods
 
+/// Most authorization servers of one PRM that discovery considers: the first four distinct
+/// entries of `authorization_servers`, in the server's order. RFC 9728 lets a resource list
+/// several, and MCP clients choose (RFC 9728 §7.6); deployments list one, sometimes two or
+/// three (tenants, migrations). Each candidate costs up to three metadata GETs (the MCP
+/// order) plus redirects, so four bound a discovery to 1 probe + 2 PRM + 12
+/// metadata requests however long the list, where an unbounded list once made one
+/// `discover()` send 10,001 requests. An explicitly chosen
+/// [`DiscoveryOptions::authorization_server`] is looked up in the whole list.
+pub const MAX_AUTHORIZATION_SERVERS: usize = 4;
+
+impl ProtectedResourceMetadata {
+    /// The authorization servers discovery considers: the first
+    /// [`MAX_AUTHORIZATION_SERVERS`] distinct entries of `authorization_servers`.
+    pub fn authorization_server_candidates(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for a in &self.authorization_servers {
+            if out.len() == MAX_AUTHORIZATION_SERVERS {
+                break;
+            }
+            if !out.contains(&a.as_str()) {
+                out.push(a);
+            }
+        }
+        out
+    }
+}
+
+/// Checks the form of an issuer identifier (RFC 8414 §2): an https URL (or http
+/// to loopback), no query, no fragment, no control characters, and written exactly as its
+/// parsed form (so what is compared, fetched and sent as `audience` is one string).
+/// `kind` is the error kind for a bad one: `invalid_argument` for the caller's, and
+/// `response_invalid` for one a server listed.
+pub(crate) fn check_issuer(issuer: &str, kind: ErrorKind, step: Step) -> Result<url::Url> {
+    let shown = sanitize_server_text(issuer);
+    if issuer.chars().any(char::is_control) {
+        return Err(Error::new(
+            kind,
+            step,
+            format!("issuer `{shown}` contains control characters (RFC 8414 §2)"),
+        ));
+    }
+    let parsed = check_url(issuer, step).map_err(|e| {
+        if e.kind() == ErrorKind::InvalidArgument {
+            Error::new(kind, step, e.message().to_string())
+        } else {
+            e
+        }
+    })?;
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Error::new(
+            kind,
+            step,
+            format!("issuer `{shown}` has a query or fragment (RFC 8414 §2)"),
+        ));
+    }
+    let canonical = parsed.as_str();
+    let same = canonical == issuer
+        || (parsed.path() == "/" && canonical.strip_suffix('/') == Some(issuer));
+    if !same {
+        return Err(Error::new(
+            kind,
+            step,
+            format!(
+                "issuer `{shown}` is not written as a plain URL (it parses as `{}`; RFC 8414 §2)",
+                sanitize_server_text(canonical)
+            ),
+        ));
+    }
+    Ok(parsed)
+}
+
 impl Client {
-    /// Sends an unauthenticated request to the MCP server and parses its challenge
-    /// (SPEC §3.1). Returns `Ok(None)` when the server answered without a 401/403.
+    /// Sends an unauthenticated request to the MCP server and parses its challenge. Returns `Ok(None)` when the server answered without a 401/403.
     pub fn probe(&self, server_url: &str) -> Result<Option<ResourceChallenge>> {
+        let deadline = Deadline::after(self.inner.config.discovery_deadline());
+        self.probe_within(server_url, &deadline)
+    }
+
+    fn probe_within(
+        &self,
+        server_url: &str,
+        deadline: &Deadline,
+    ) -> Result<Option<ResourceChallenge>> {
         let body = br#"{"jsonrpc":"2.0","id":0,"method":"ping"}"#.to_vec();
         let resp = self.send(
             Step::Resource,
@@ -367,6 +375,8 @@ impl Client {
                 ],
                 body,
                 max_response_bytes: self.inner.config.max_metadata_bytes,
+                address_policy: AddressPolicy::Any,
+                timeout: Some(deadline.remaining(Step::Discovery)?),
             },
         )?;
         if resp.status == 401 || resp.status == 403 {
@@ -378,7 +388,7 @@ impl Client {
         }
     }
 
-    /// Fetches and validates the protected-resource metadata for `server_url` (SPEC §3.1–3.3).
+    /// Fetches and validates the protected-resource metadata for `server_url` (RFC 9728 §3).
     /// With `resource_metadata_url` (from a challenge) only that URL is tried; otherwise the
     /// path-inserted well-known URL, then the root one.
     pub fn protected_resource_metadata(
@@ -387,13 +397,36 @@ impl Client {
         resource_metadata_url: Option<&str>,
         mode: ResourceMatch,
     ) -> Result<(String, Arc<ProtectedResourceMetadata>)> {
+        let deadline = Deadline::after(self.inner.config.discovery_deadline());
+        self.prm_within(
+            server_url,
+            resource_metadata_url,
+            mode,
+            AddressPolicy::Any,
+            &deadline,
+        )
+    }
+
+    /// `supplied_policy` applies to a `resource_metadata_url` a server supplied; the
+    /// well-known URLs are on the origin the user chose.
+    fn prm_within(
+        &self,
+        server_url: &str,
+        resource_metadata_url: Option<&str>,
+        mode: ResourceMatch,
+        supplied_policy: AddressPolicy,
+        deadline: &Deadline,
+    ) -> Result<(String, Arc<ProtectedResourceMetadata>)> {
         let server = check_url(server_url, Step::Discovery)?;
-        let candidates = match resource_metadata_url {
+        let (candidates, policy) = match resource_metadata_url {
             Some(u) => {
                 check_url(u, Step::Discovery)?;
-                vec![u.to_string()]
+                (vec![u.to_string()], supplied_policy)
             }
-            None => protected_resource_metadata_urls(&server),
+            None => (
+                protected_resource_metadata_urls(&server),
+                AddressPolicy::Any,
+            ),
         };
         let now = self.inner.clock.now_millis();
         let mut last_err = None;
@@ -402,7 +435,7 @@ impl Client {
             if let Some(hit) = self.inner.cache.get::<ProtectedResourceMetadata>(&key, now) {
                 return Ok((url, hit));
             }
-            let resp = self.get_metadata(Step::Discovery, &url)?;
+            let resp = self.get_metadata_with(Step::Discovery, &url, policy, Some(deadline))?;
             if resp.status != 200 {
                 last_err = Some(crate::client::status_error(Step::Discovery, &resp, &url));
                 if (400..500).contains(&resp.status) {
@@ -421,9 +454,9 @@ impl Client {
                     Step::Discovery,
                     format!(
                         "protected-resource metadata at {} names resource `{}`, not `{}` (RFC 9728 §3.3)",
-                        loggable_url(&url),
+                        shown_url(&url),
                         sanitize_server_text(&prm.resource),
-                        loggable_url(server_url)
+                        shown_url(server_url)
                     ),
                 ));
             }
@@ -433,7 +466,7 @@ impl Client {
                     Step::Discovery,
                     format!(
                         "protected-resource metadata at {} lists no authorization_servers",
-                        loggable_url(&url)
+                        shown_url(&url)
                     ),
                 ));
             }
@@ -456,19 +489,24 @@ impl Client {
     }
 
     /// Fetches and validates authorization-server (or IdP) metadata for `issuer` in the MCP
-    /// order, requiring the document's `issuer` to be exactly `issuer` (SPEC §3.4, §4.1 item 2).
+    /// order, requiring the document's `issuer` to be exactly `issuer`.
+    /// `issuer` must be a plain https URL without query or fragment (RFC 8414 §2).
     pub fn authorization_server_metadata(
         &self,
         issuer: &str,
     ) -> Result<Arc<AuthorizationServerMetadata>> {
-        let parsed = check_url(issuer, Step::Discovery)?;
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                Step::Discovery,
-                format!("issuer `{}` has a query or fragment", loggable_url(issuer)),
-            ));
-        }
+        let deadline = Deadline::after(self.inner.config.discovery_deadline());
+        let parsed = check_issuer(issuer, ErrorKind::InvalidArgument, Step::Discovery)?;
+        self.as_metadata_within(issuer, &parsed, AddressPolicy::Any, &deadline)
+    }
+
+    fn as_metadata_within(
+        &self,
+        issuer: &str,
+        parsed: &url::Url,
+        policy: AddressPolicy,
+        deadline: &Deadline,
+    ) -> Result<Arc<AuthorizationServerMetadata>> {
         let key = format!("as\u{0}{issuer}");
         let now = self.inner.clock.now_millis();
         if let Some(hit) = self
@@ -479,8 +517,8 @@ impl Client {
             return Ok(hit);
         }
         let mut last_err = None;
-        for url in authorization_server_metadata_urls(&parsed) {
-            let resp = self.get_metadata(Step::Discovery, &url)?;
+        for url in authorization_server_metadata_urls(parsed) {
+            let resp = self.get_metadata_with(Step::Discovery, &url, policy, Some(deadline))?;
             if resp.status != 200 {
                 last_err = Some(crate::client::status_error(Step::Discovery, &resp, &url));
                 if (400..500).contains(&resp.status) {
@@ -499,9 +537,9 @@ impl Client {
                     Step::Discovery,
                     format!(
                         "metadata at {} claims issuer `{}` but was fetched for `{}`; refusing it (RFC 8414 §3.3)",
-                        loggable_url(&url),
+                        shown_url(&url),
                         sanitize_server_text(&meta.issuer),
-                        issuer
+                        sanitize_server_text(issuer)
                     ),
                 ));
             }
@@ -524,96 +562,120 @@ impl Client {
             Error::new(
                 ErrorKind::NotSupported,
                 Step::Discovery,
-                format!("no metadata found for issuer `{issuer}`"),
+                format!(
+                    "no metadata found for issuer `{}`",
+                    sanitize_server_text(issuer)
+                ),
             )
         }))
     }
 
-    /// Discovers the authorization server of an MCP server (SPEC §1 step 2, §3): probe →
+    /// Discovers the authorization server of an MCP server: probe →
     /// PRM → AS metadata, then checks that the AS supports enterprise-managed authorization.
+    ///
+    /// Bounded: at most [`MAX_AUTHORIZATION_SERVERS`] candidates, and one deadline for the
+    /// whole call ([`HttpConfig::discovery_deadline`](crate::http::HttpConfig::discovery_deadline)),
+    /// after which it fails with `timeout`. SSRF guard (RFC 9728 §7.7): when the MCP server is
+    /// public, the URLs it supplies may neither name nor resolve to an internal address, and
+    /// the chosen token endpoint stays pinned to global addresses for leg 2.
     pub fn discover(&self, server_url: &str, options: &DiscoveryOptions) -> Result<Discovery> {
+        let deadline = Deadline::after(self.inner.config.discovery_deadline());
         let server = check_url(server_url, Step::Discovery)?;
         let mut prm_url = options.resource_metadata_url.clone();
         let mut challenged_scope = options.challenged_scope.clone();
         if prm_url.is_none() && !options.skip_probe {
-            if let Some(ch) = self.probe(server_url)? {
+            if let Some(ch) = self.probe_within(server_url, &deadline)? {
                 prm_url = ch.resource_metadata;
                 if challenged_scope.is_none() {
                     challenged_scope = ch.scope;
                 }
             }
         }
+        // After the probe, so a name is classified by the answer its connection used.
+        let internal = self.is_internal_server(&server);
+        let supplied = if internal {
+            AddressPolicy::Any
+        } else {
+            AddressPolicy::GlobalOnly
+        };
         if let Some(u) = &prm_url {
-            crate::http::check_server_supplied_url(&server, u, Step::Discovery)?;
+            self.check_supplied(&server, internal, u)?;
         }
-        let (resource_metadata_url, prm) = self.protected_resource_metadata(
+        let (resource_metadata_url, prm) = self.prm_within(
             server_url,
             prm_url.as_deref(),
             options.resource_match,
+            supplied,
+            &deadline,
         )?;
-        let candidates: Vec<&String> = match &options.authorization_server {
+        let candidates: Vec<&str> = match &options.authorization_server {
             Some(wanted) => {
-                let found: Vec<&String> = prm
-                    .authorization_servers
-                    .iter()
-                    .filter(|a| *a == wanted)
-                    .collect();
-                if found.is_empty() {
+                if !prm.authorization_servers.iter().any(|a| a == wanted) {
                     return Err(Error::new(
                         ErrorKind::Configuration,
                         Step::Discovery,
                         format!(
-                            "authorization server `{wanted}` is not listed by the resource's metadata"
+                            "authorization server `{}` is not listed by the resource's metadata",
+                            sanitize_server_text(wanted)
                         ),
                     ));
                 }
-                found
+                vec![wanted.as_str()]
             }
-            None => prm.authorization_servers.iter().collect(),
+            None => prm.authorization_server_candidates(),
         };
         let mut fallback: Option<Arc<AuthorizationServerMetadata>> = None;
         let mut first_err = None;
         for issuer in candidates {
-            if let Err(e) = crate::http::check_server_supplied_url(&server, issuer, Step::Discovery)
+            let parsed = match check_issuer(issuer, ErrorKind::ResponseInvalid, Step::Discovery)
+                .and_then(|p| self.check_supplied(&server, internal, issuer).map(|_| p))
             {
+                Ok(p) => p,
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                    continue;
+                }
+            };
+            let meta = match self.as_metadata_within(issuer, &parsed, supplied, &deadline) {
+                Ok(meta) => meta,
+                Err(e)
+                    if e.kind() == ErrorKind::Timeout
+                        && deadline.remaining(Step::Discovery).is_err() =>
+                {
+                    return Err(e)
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                    continue;
+                }
+            };
+            if let Err(e) = self.endpoints_reachable(&server, internal, &meta) {
                 first_err.get_or_insert(e);
                 continue;
             }
-            match self.authorization_server_metadata(issuer) {
-                Ok(meta) if self.endpoints_reachable(&server, &meta).is_err() => {
-                    if first_err.is_none() {
-                        first_err = self.endpoints_reachable(&server, &meta).err();
-                    }
-                }
-                Ok(meta) if meta.supports_id_jag_profile() => {
-                    return Ok(Discovery {
-                        server_url: server_url.to_string(),
-                        resource_metadata_url,
-                        resource_metadata: prm,
-                        authorization_server: meta,
-                        challenged_scope,
-                    })
-                }
-                Ok(meta) => {
-                    if fallback.is_none() && meta.supports_jwt_bearer() {
-                        fallback = Some(meta);
-                    }
-                }
-                Err(e) => {
-                    if first_err.is_none() {
-                        first_err = Some(e);
-                    }
-                }
+            if meta.supports_id_jag_profile() {
+                return Ok(self.chosen(
+                    server_url,
+                    internal,
+                    resource_metadata_url,
+                    prm,
+                    meta,
+                    challenged_scope,
+                ));
+            }
+            if fallback.is_none() && meta.supports_jwt_bearer() {
+                fallback = Some(meta);
             }
         }
         if let Some(meta) = fallback {
-            return Ok(Discovery {
-                server_url: server_url.to_string(),
+            return Ok(self.chosen(
+                server_url,
+                internal,
                 resource_metadata_url,
-                resource_metadata: prm,
-                authorization_server: meta,
+                prm,
+                meta,
                 challenged_scope,
-            });
+            ));
         }
         Err(first_err.unwrap_or_else(|| {
             Error::new(
@@ -622,20 +684,74 @@ impl Client {
                 format!(
                     "no authorization server of {} supports enterprise-managed authorization \
                      (neither the id-jag grant profile nor the jwt-bearer grant is advertised)",
-                    loggable_url(server_url)
+                    shown_url(server_url)
                 ),
             )
         }))
+    }
+
+    /// The result of a discovery; pins the token endpoint of an AS a public server chose.
+    fn chosen(
+        &self,
+        server_url: &str,
+        internal: bool,
+        resource_metadata_url: String,
+        prm: Arc<ProtectedResourceMetadata>,
+        meta: Arc<AuthorizationServerMetadata>,
+        challenged_scope: Option<String>,
+    ) -> Discovery {
+        if !internal {
+            if let Some(te) = &meta.token_endpoint {
+                self.pin_global(te);
+            }
+        }
+        Discovery {
+            server_url: server_url.to_string(),
+            resource_metadata_url,
+            resource_metadata: prm,
+            authorization_server: meta,
+            challenged_scope,
+            internal,
+        }
+    }
+
+    /// The SSRF guard on one URL a server supplied: by the form of its host, and for a public
+    /// server also by the addresses its name resolves to.
+    fn check_supplied(&self, server: &url::Url, internal: bool, target: &str) -> Result<()> {
+        let t = crate::http::policy::check_supplied_url(server, internal, target, Step::Discovery)?;
+        if !internal {
+            if let Some(url::Host::Domain(name)) = t.host() {
+                let port = t.port_or_known_default().unwrap_or(443);
+                let name = name.strip_suffix('.').unwrap_or(name);
+                if let Some(ip) = self
+                    .inner
+                    .http
+                    .resolve(name, port)
+                    .and_then(|a| a.into_iter().find(|ip| !crate::http::is_global_ip(*ip)))
+                {
+                    return Err(crate::http::policy::refused(
+                        &format!(
+                            "{} (resolving to {ip})",
+                            crate::http::policy::display_url(&t)
+                        ),
+                        server,
+                        Step::Discovery,
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// SSRF guard on the endpoints of a discovered authorization server.
     fn endpoints_reachable(
         &self,
         server: &url::Url,
+        internal: bool,
         meta: &AuthorizationServerMetadata,
     ) -> Result<()> {
         for u in [&meta.token_endpoint, &meta.jwks_uri].into_iter().flatten() {
-            crate::http::check_server_supplied_url(server, u, Step::Discovery)?;
+            self.check_supplied(server, internal, u)?;
         }
         Ok(())
     }
@@ -670,6 +786,56 @@ mod tests {
                 "https://as.example/.well-known/oauth-authorization-server",
                 "https://as.example/.well-known/openid-configuration",
             ]
+        );
+    }
+
+    #[test]
+    fn discovery_json_shape() {
+        let prm: ProtectedResourceMetadata = serde_json::from_value(serde_json::json!({
+            "resource": "https://mcp.example/mcp",
+            "authorization_servers": ["https://as.example"],
+            "scopes_supported": ["mcp:read", "mcp:write"],
+            "x-vendor": 1
+        }))
+        .expect("prm");
+        let asm: AuthorizationServerMetadata = serde_json::from_value(serde_json::json!({
+            "issuer": "https://as.example",
+            "token_endpoint": "https://as.example/token",
+            "grant_types_supported": [urn::GRANT_JWT_BEARER]
+        }))
+        .expect("as");
+        let d = Discovery {
+            server_url: "https://mcp.example/mcp".into(),
+            resource_metadata_url: "https://mcp.example/.well-known/oauth-protected-resource/mcp"
+                .into(),
+            resource_metadata: Arc::new(prm),
+            authorization_server: Arc::new(asm),
+            challenged_scope: None,
+            internal: false,
+        };
+        let v = serde_json::to_value(&d).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "server_url": "https://mcp.example/mcp",
+                "resource": "https://mcp.example/mcp",
+                "audience": "https://as.example",
+                "resource_metadata_url": "https://mcp.example/.well-known/oauth-protected-resource/mcp",
+                "challenged_scope": null,
+                "default_scope": "mcp:read mcp:write",
+                "internal": false,
+                "resource_metadata": {
+                    "resource": "https://mcp.example/mcp",
+                    "authorization_servers": ["https://as.example"],
+                    "scopes_supported": ["mcp:read", "mcp:write"],
+                    "x-vendor": 1
+                },
+                "authorization_server": {
+                    "issuer": "https://as.example",
+                    "token_endpoint": "https://as.example/token",
+                    "grant_types_supported": [urn::GRANT_JWT_BEARER]
+                }
+            })
         );
     }
 
@@ -716,20 +882,5 @@ mod tests {
             SameOriginPrefix
         ));
         assert!(!resource_matches("https://h/mcp#x", "https://h/mcp", Exact));
-    }
-
-    #[test]
-    fn cache_honours_ttl_and_capacity() {
-        let c = MetadataCache::new(2, Duration::from_secs(10));
-        c.put("a".into(), Arc::new(1u32), None, 0);
-        assert_eq!(c.get::<u32>("a", 9_999).as_deref(), Some(&1));
-        assert!(c.get::<u32>("a", 10_000).is_none());
-        c.put("b".into(), Arc::new(2u32), Some(0), 0);
-        assert!(c.get::<u32>("b", 1).is_none(), "max-age=0 is not cached");
-        c.put("x".into(), Arc::new(1u32), Some(100), 0);
-        c.put("y".into(), Arc::new(2u32), Some(100), 0);
-        c.put("z".into(), Arc::new(3u32), Some(100), 0);
-        assert!(c.get::<u32>("x", 1).is_none(), "oldest evicted");
-        assert!(c.get::<u32>("z", 1).is_some());
     }
 }

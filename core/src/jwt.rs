@@ -71,10 +71,25 @@ pub fn unverified_exp(token: &str) -> Option<i64> {
     numeric(claims.get("exp"))
 }
 
+/// The largest time claim idjag uses (9999-12-31T23:59:59Z); anything beyond it — and its
+/// negative — is treated as absent, so no later arithmetic on it can overflow.
+pub const MAX_TIME: i64 = 253_402_300_799;
+
+/// A NumericDate claim (RFC 7519 §2) as whole seconds, if it is a finite number within
+/// ±[`MAX_TIME`].
 fn numeric(v: Option<&serde_json::Value>) -> Option<i64> {
     let v = v?;
-    v.as_i64()
-        .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+    let t = match v.as_i64() {
+        Some(i) => i,
+        None => {
+            let f = v.as_f64().filter(|f| f.is_finite())?;
+            if f.abs() > MAX_TIME as f64 {
+                return None;
+            }
+            f as i64
+        }
+    };
+    (-MAX_TIME..=MAX_TIME).contains(&t).then_some(t)
 }
 
 /// Whether a `typ` value denotes an ID-JAG (RFC 7515 §4.1.9: case-insensitive, optional
@@ -146,19 +161,29 @@ pub fn inspect(token: &str, now: i64) -> Result<Inspection> {
     let not_before = numeric(claims.get("nbf"));
     let expired = expires_at.is_some_and(|e| e <= now);
     let mut warnings = Vec::new();
-    if expired {
-        warnings.push(format!("expired {} s ago", now - expires_at.unwrap_or(now)));
+    for (name, parsed) in [("exp", expires_at), ("iat", issued_at), ("nbf", not_before)] {
+        if claims.get(name).is_some() && parsed.is_none() {
+            warnings.push(format!(
+                "`{name}` is not a usable time (a number of seconds within year 9999)"
+            ));
+        }
     }
-    if expires_at.is_none() {
+    if let Some(e) = expires_at.filter(|_| expired) {
+        warnings.push(format!("expired {} s ago", now.saturating_sub(e)));
+    }
+    if !claims.contains_key("exp") {
         warnings.push("no `exp` claim".into());
     }
     if let Some(nbf) = not_before {
         if nbf > now {
-            warnings.push(format!("not valid for another {} s (`nbf`)", nbf - now));
+            warnings.push(format!(
+                "not valid for another {} s (`nbf`)",
+                nbf.saturating_sub(now)
+            ));
         }
     }
     if let Some(iat) = issued_at {
-        if iat > now + 60 {
+        if iat > now.saturating_add(60) {
             warnings.push("`iat` is in the future".into());
         }
     }
@@ -186,10 +211,10 @@ pub fn inspect(token: &str, now: i64) -> Result<Inspection> {
             }
         }
         if let (Some(i), Some(e)) = (issued_at, expires_at) {
-            if e - i > 600 {
+            let lifetime = e.saturating_sub(i);
+            if lifetime > 600 {
                 warnings.push(format!(
-                    "lifetime is {} s; ID-JAGs should be short-lived (about 300 s)",
-                    e - i
+                    "lifetime is {lifetime} s; ID-JAGs should be short-lived (about 300 s)"
                 ));
             }
         }
@@ -276,6 +301,49 @@ mod tests {
         assert!(typ_is_id_jag("application/OAUTH-ID-JAG+JWT"));
         assert!(!typ_is_id_jag("jwt"));
         assert!(!typ_is_id_jag("application/oauth-id-jag+jwt+x"));
+    }
+
+    /// SECURITY D12: extreme time claims (and an extreme `now`) never overflow.
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let tok = |claims: serde_json::Value| {
+            format!(
+                "{}.{}.sig",
+                enc(serde_json::json!({"alg":"ES256","typ":"oauth-id-jag+jwt"})),
+                enc(claims)
+            )
+        };
+        let min = i64::MIN;
+        let max = i64::MAX;
+        for claims in [
+            serde_json::json!({"exp": min, "iat": max, "nbf": max, "client_id": "c"}),
+            serde_json::json!({"exp": max, "iat": min, "nbf": min, "client_id": "c"}),
+            serde_json::json!({"exp": 1e300, "iat": -1e300, "nbf": 1.0e19}),
+            serde_json::json!({"exp": -9.3e18, "iat": 9.3e18}),
+            serde_json::json!({"exp": u64::MAX, "iat": u64::MAX}),
+            serde_json::json!({"exp": MAX_TIME, "iat": -MAX_TIME, "nbf": MAX_TIME, "client_id": "c"}),
+        ] {
+            for now in [0, min, max, -1, 1_790_000_000] {
+                let i = inspect(&tok(claims.clone()), now).expect("inspect");
+                for t in [i.expires_at, i.issued_at, i.not_before]
+                    .into_iter()
+                    .flatten()
+                {
+                    assert!((-MAX_TIME..=MAX_TIME).contains(&t), "{claims} {t}");
+                }
+            }
+            let _ = unverified_exp(&tok(claims.clone()));
+        }
+        let i = inspect(&tok(serde_json::json!({"exp": min})), 0).expect("inspect");
+        assert_eq!(i.expires_at, None);
+        assert!(!i.expired);
+        assert!(i
+            .warnings
+            .iter()
+            .any(|w| w.contains("`exp` is not a usable time")));
+        assert_eq!(unverified_exp(&tok(serde_json::json!({"exp": min}))), None);
+        let i = inspect(&tok(serde_json::json!({"exp": -MAX_TIME})), max).expect("inspect");
+        assert!(i.expired);
     }
 
     #[test]

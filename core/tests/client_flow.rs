@@ -4,7 +4,8 @@
 use idjag::http::HttpConfig;
 use idjag::{
     AuthMethod, Client, ClientCredentials, Discovery, DiscoveryOptions, ErrorKind, IdJagRequest,
-    PrivateKey, RedeemRequest, SecretString, SigningAlg, Step, SubjectTokenType,
+    IdTokenRefreshRequest, PrivateKey, RedeemRequest, SecretString, SigningAlg, Step,
+    SubjectTokenType, TokenEndpoint,
 };
 use idjag_testkit::{AsMetadataVariants, Endpoint, Fault, Options, TestKit};
 use serde_json::json;
@@ -33,28 +34,23 @@ fn kit_creds(c: &idjag_testkit::Client) -> ClientCredentials {
 
 fn leg1(kit: &TestKit, d: &Discovery, subject: &str, tt: SubjectTokenType) -> IdJagRequest {
     IdJagRequest::new(
-        kit.idp_token_endpoint(),
+        TokenEndpoint::new(kit.idp_token_endpoint(), kit_creds(&kit.idp_client()))
+            .issuer(kit.idp_issuer()),
         d.audience(),
         subject,
         tt,
-        kit_creds(&kit.idp_client()),
     )
     .resource(d.resource())
-    .idp_issuer(kit.idp_issuer())
     .scope("mcp:read")
 }
 
 fn leg2(d: &Discovery, assertion: SecretString, creds: ClientCredentials) -> RedeemRequest {
     let meta = &d.authorization_server;
-    let mut r = RedeemRequest::new(
-        meta.token_endpoint.clone().expect("token endpoint"),
+    RedeemRequest::new(
+        TokenEndpoint::from_metadata(meta, creds, Step::AsGrant).expect("token endpoint"),
         assertion,
-        creds,
     )
-    .issuer(meta.issuer.clone())
-    .resource(d.resource());
-    r.auth_methods_supported = Some(meta.auth_methods());
-    r
+    .resource(d.resource())
 }
 
 fn mcp_initialize(kit: &TestKit, token: &str) -> u16 {
@@ -131,7 +127,7 @@ fn every_client_authentication_method() {
             s
         });
         let mut req = leg1(&kit, &d, &id_token, SubjectTokenType::IdToken);
-        req.client = kit_creds(&idp_client).with_method(method);
+        req.endpoint.client = kit_creds(&idp_client).with_method(method);
         c.request_id_jag(&req)
             .unwrap_or_else(|e| panic!("IdP {method:?}: {e}"));
     }
@@ -204,32 +200,24 @@ fn saml_and_refresh_token_subjects_and_id_token_refresh() {
         .expect("refresh_token subject");
 
     let creds = kit_creds(&kit.idp_client());
+    let idp = TokenEndpoint::new(kit.idp_token_endpoint(), creds);
     let r = c
-        .refresh_id_token(
-            &kit.idp_token_endpoint(),
-            Some(kit.idp_issuer()),
-            &SecretString::new(rt.as_str()),
-            &creds,
-            None,
-        )
+        .refresh_id_token(&IdTokenRefreshRequest::new(
+            idp.clone().issuer(kit.idp_issuer()),
+            rt.as_str(),
+        ))
         .expect("refresh grant");
     let rotated = r.refresh_token.expect("rotated");
     assert_ne!(rotated.expose_secret(), rt);
     let e = c
-        .refresh_id_token(
-            &kit.idp_token_endpoint(),
-            None,
-            &SecretString::new(rt.as_str()),
-            &creds,
-            None,
-        )
+        .refresh_id_token(&IdTokenRefreshRequest::new(idp.clone(), rt.as_str()))
         .expect_err("old refresh token is dead after rotation");
     assert_eq!(e.step(), Step::IdpRefresh);
     assert_eq!(
         e.oauth_error().map(|o| o.error.as_str()),
         Some("invalid_grant")
     );
-    c.refresh_id_token(&kit.idp_token_endpoint(), None, &rotated, &creds, None)
+    c.refresh_id_token(&IdTokenRefreshRequest::new(idp, rotated))
         .expect("rotated one works");
 }
 
@@ -274,7 +262,7 @@ fn oauth_errors_are_typed_and_secret_free() {
         &kit.mint_id_token("erin"),
         SubjectTokenType::IdToken,
     );
-    bad_secret.client =
+    bad_secret.endpoint.client =
         ClientCredentials::new(kit.idp_client().client_id).with_secret("planted-wrong-secret");
     let e = c.request_id_jag(&bad_secret).expect_err("bad secret");
     assert_eq!(
@@ -702,8 +690,11 @@ fn private_key_jwt_for_every_algorithm() {
             .build()
             .expect("client");
         for _ in 0..2 {
-            let req = RedeemRequest::new("https://as.example/token", "a.b.c", creds.clone())
-                .issuer("https://as.example");
+            let req = RedeemRequest::new(
+                TokenEndpoint::new("https://as.example/token", creds.clone())
+                    .issuer("https://as.example"),
+                "a.b.c",
+            );
             let _ = c.redeem_id_jag(&req);
         }
         let bodies = bodies.lock().expect("l").clone();
@@ -855,4 +846,269 @@ fn metadata_cache_honours_max_age() {
     c.clear_cache();
     c.discover(kit.mcp_url(), &opts).expect("after clear");
     assert_eq!(kit.counters().requests(Endpoint::Prm), 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// B6: discovery is bounded in requests and in time. A loopback server (tiny_http) plays an
+// MCP server whose PRM lists many authorization servers, and counts every request.
+
+struct FanOut {
+    base: String,
+    requests: Arc<std::sync::atomic::AtomicUsize>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for FanOut {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Serves the probe (401 with `resource_metadata`), a PRM listing `servers` authorization
+/// servers on itself, and 404 for everything else after `delay`. Stops when dropped (or after
+/// 120 s).
+fn fan_out_server(servers: usize, delay: Duration) -> FanOut {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
+    let port = server.server_addr().to_ip().expect("ip").port();
+    let base = format!("http://127.0.0.1:{port}");
+    let requests = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (n, s, b) = (requests.clone(), stop.clone(), base.clone());
+    std::thread::spawn(move || {
+        let header = |k: &str, v: &str| tiny_http::Header::from_bytes(k, v).expect("header");
+        let until = Instant::now() + Duration::from_secs(120);
+        while !s.load(Ordering::SeqCst) && Instant::now() < until {
+            let Ok(Some(rq)) = server.recv_timeout(Duration::from_millis(20)) else {
+                continue;
+            };
+            n.fetch_add(1, Ordering::SeqCst);
+            let resp = match (rq.method().as_str(), rq.url()) {
+                ("POST", "/mcp") => tiny_http::Response::from_string("{}")
+                    .with_status_code(401)
+                    .with_header(header(
+                        "WWW-Authenticate",
+                        &format!(
+                            "Bearer resource_metadata=\"{b}/.well-known/oauth-protected-resource/mcp\""
+                        ),
+                    )),
+                ("GET", "/.well-known/oauth-protected-resource/mcp") => {
+                    let list: Vec<String> = (0..servers).map(|i| format!("{b}/as/{i}")).collect();
+                    tiny_http::Response::from_string(
+                        json!({"resource": format!("{b}/mcp"), "authorization_servers": list})
+                            .to_string(),
+                    )
+                    .with_header(header("Content-Type", "application/json"))
+                }
+                _ => {
+                    std::thread::sleep(delay);
+                    tiny_http::Response::from_string("{}").with_status_code(404)
+                }
+            };
+            let _ = rq.respond(resp);
+        }
+    });
+    FanOut {
+        base,
+        requests,
+        stop,
+    }
+}
+
+#[test]
+fn discovery_considers_at_most_four_authorization_servers() {
+    use std::sync::atomic::Ordering;
+    let s = fan_out_server(5000, Duration::ZERO);
+    let c = client();
+    let e = c
+        .discover(&format!("{}/mcp", s.base), &DiscoveryOptions::default())
+        .expect_err("no AS answers");
+    assert_eq!(e.kind(), ErrorKind::HttpStatus, "{e}");
+    // probe + PRM (from the challenge) + 4 candidates × 3 metadata URLs (issuers with a path).
+    assert_eq!(
+        idjag::discovery::MAX_AUTHORIZATION_SERVERS,
+        4,
+        "documented bound"
+    );
+    assert_eq!(s.requests.load(Ordering::SeqCst), 1 + 1 + 4 * 3);
+
+    // An explicitly chosen AS is looked up in the whole list, and only it is fetched.
+    let s = fan_out_server(5000, Duration::ZERO);
+    let c = client();
+    let e = c
+        .discover(
+            &format!("{}/mcp", s.base),
+            &DiscoveryOptions {
+                authorization_server: Some(format!("{}/as/4999", s.base)),
+                ..Default::default()
+            },
+        )
+        .expect_err("it answers 404");
+    assert_eq!(e.kind(), ErrorKind::HttpStatus, "{e}");
+    assert_eq!(s.requests.load(Ordering::SeqCst), 1 + 1 + 3);
+}
+
+#[test]
+fn discovery_has_one_overall_deadline() {
+    use std::sync::atomic::Ordering;
+    // Every metadata request takes 2.5 s; the discovery may take 1 s in all.
+    let s = fan_out_server(4, Duration::from_millis(2500));
+    let c = Client::builder()
+        .http_config(HttpConfig {
+            discovery_timeout: Some(Duration::from_secs(1)),
+            ..HttpConfig::default()
+        })
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let e = c
+        .discover(&format!("{}/mcp", s.base), &DiscoveryOptions::default())
+        .expect_err("deadline");
+    let took = started.elapsed();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert_eq!(e.step(), Step::Discovery);
+    assert!(
+        took < Duration::from_millis(1900),
+        "one deadline for the whole discovery: took {took:?}"
+    );
+    assert!(s.requests.load(Ordering::SeqCst) <= 2 + 4 * 3);
+    // The default deadline is derived from the per-request bound.
+    let d = HttpConfig::default();
+    assert_eq!(d.discovery_deadline(), d.total_timeout * 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// B3: no lock is held while user code runs (event hooks, a plugged resolver).
+
+/// Runs `f` on a thread and fails the test if it has not finished within 20 s (a deadlock).
+fn within_20s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("finished (no deadlock)")
+}
+
+#[test]
+fn event_hooks_may_reenter_the_client() {
+    let kit = TestKit::start();
+    let url = kit.mcp_url().to_string();
+    let me: Arc<std::sync::OnceLock<Client>> = Arc::default();
+    let events = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (m, n) = (me.clone(), events.clone());
+    let c = Client::builder()
+        .on_event(Arc::new(move |e: &idjag::HttpEvent| {
+            n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if let Some(c) = m.get() {
+                // Takes the cache lock, and runs discovery from inside a hook; would deadlock if
+                // the hook ran under one of the client's locks.
+                c.clear_cache();
+                if e.step == Step::Resource {
+                    let _ =
+                        c.protected_resource_metadata(&e.url, None, idjag::ResourceMatch::Exact);
+                }
+            }
+        }))
+        .build()
+        .expect("client");
+    let _ = me.set(c.clone());
+    let d = within_20s(move || c.discover(&url, &DiscoveryOptions::default()));
+    assert!(d.is_ok(), "{:?}", d.err());
+    assert!(events.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+}
+
+#[test]
+fn a_plugged_resolver_may_reenter_the_client() {
+    use idjag::http::{DnsResolver, HttpClient, UreqHttpClient};
+    use std::net::{IpAddr, Ipv4Addr};
+    struct Reentrant(std::sync::OnceLock<Arc<UreqHttpClient>>);
+    impl DnsResolver for Reentrant {
+        fn resolve(&self, host: &str, _: Option<Duration>) -> std::io::Result<Vec<IpAddr>> {
+            if host == "outer.test" {
+                // A resolver that itself resolves through the client (e.g. a DoH endpoint by
+                // name): the DNS cache lock is not held here.
+                if let Some(h) = self.0.get() {
+                    let _ = h.resolve("inner.test", 443);
+                }
+            }
+            Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)])
+        }
+    }
+    let dns = Arc::new(Reentrant(std::sync::OnceLock::new()));
+    let http =
+        Arc::new(UreqHttpClient::with_resolver(&HttpConfig::default(), dns.clone()).expect("http"));
+    let _ = dns.0.set(http.clone());
+    let got = within_20s(move || http.resolve("outer.test", 443));
+    assert_eq!(got, Some(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]));
+}
+
+/// A loopback server that sends the response head at once, then the body after `body_delay`.
+fn slow_body_server(body_delay: Duration) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://{}/.well-known/oauth-authorization-server",
+        listener.local_addr().expect("addr")
+    );
+    let h = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let body = br#"{"issuer":"x"}"#;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{{",
+                body.len()
+            );
+            let _ = s.flush();
+            std::thread::sleep(body_delay);
+            let _ = s.write_all(&body[1..]);
+            let _ = s.flush();
+        }
+    });
+    (url, h)
+}
+
+/// Regression (FIELD, "timeout_ms 3000"): the body read gets what is left of the total budget,
+/// not a fixed share of it: with `timeout_ms` 3000 a body that takes 1.5 s arrives (the old
+/// split left it under 0.5 s), while the whole exchange still ends by the total.
+#[test]
+fn a_slow_body_gets_what_is_left_of_the_total_budget() {
+    use idjag::http::{HttpClient, HttpConfig, HttpRequest, Method, UreqHttpClient};
+    let config = HttpConfig {
+        total_timeout: Duration::from_millis(3000),
+        ..HttpConfig::default()
+    };
+    let client = UreqHttpClient::new(&config).expect("client");
+    let get = |url: &str| HttpRequest {
+        method: Method::Get,
+        url: url.to_string(),
+        headers: vec![],
+        body: vec![],
+        max_response_bytes: 1 << 16,
+        address_policy: idjag::http::AddressPolicy::Any,
+        timeout: None,
+    };
+    let (url, h) = slow_body_server(Duration::from_millis(1500));
+    let r = client
+        .execute(&get(&url))
+        .expect("a 1.5 s body within a 3 s budget");
+    assert_eq!(r.body, br#"{"issuer":"x"}"#);
+    let _ = h.join();
+    // A body slower than the whole budget: a timeout, by the total (not by read_timeout).
+    let (url, h) = slow_body_server(Duration::from_millis(5000));
+    let started = std::time::Instant::now();
+    let e = client.execute(&get(&url)).expect_err("over budget");
+    let took = started.elapsed();
+    assert_eq!(e.kind(), idjag::ErrorKind::Timeout, "{e}");
+    assert!(
+        took < Duration::from_millis(4000),
+        "bounded by the total: {took:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(2500),
+        "not cut early: {took:?}"
+    );
+    let _ = h.join();
 }

@@ -18,7 +18,7 @@
 
 use idjag::{
     AuthMethod, AuthorizationServerMetadata, Client, ClientCredentials, Error, ErrorKind,
-    HttpEvent, RedeemRequest, SecretString,
+    HttpEvent, OAuthErrorCode, RedeemRequest, SecretString, TokenEndpoint,
 };
 use idjag_testkit::TestKit;
 use serde_json::{json, Map, Value};
@@ -272,13 +272,12 @@ impl Ctx<'_> {
         assertion: &str,
         creds: ClientCredentials,
     ) -> (Result<idjag::AccessToken, Error>, Duration) {
-        let mut req = RedeemRequest::new(
-            self.token_endpoint.clone(),
+        let req = RedeemRequest::new(
+            TokenEndpoint::new(self.token_endpoint.clone(), creds)
+                .issuer(self.issuer.clone())
+                .auth_methods_supported(self.meta.auth_methods()),
             SecretString::from(assertion.to_string()),
-            creds,
-        )
-        .issuer(self.issuer.clone());
-        req.auth_methods_supported = Some(self.meta.auth_methods());
+        );
         let t0 = Instant::now();
         let r = self.client.redeem_id_jag(&req);
         (r, t0.elapsed())
@@ -319,7 +318,7 @@ fn expect_oauth(
         Err(e) => {
             let d = describe(&e);
             if e.kind() == ErrorKind::OauthError
-                && e.oauth_error().is_some_and(|o| o.error == error)
+                && e.oauth_error().is_some_and(|o| o.error.as_str() == error)
             {
                 Ok(format!(
                     "{d}, action {} ({} ms)",
@@ -343,9 +342,12 @@ fn expect_client_auth_failure(
         Ok(t) => Err(format!("accepted (token_type {})", t.token_type)),
         Err(e) => {
             let d = describe(&e);
-            let code_ok = e
-                .oauth_error()
-                .is_some_and(|o| o.error == "invalid_client" || o.error == "unauthorized_client");
+            let code_ok = e.oauth_error().is_some_and(|o| {
+                matches!(
+                    o.error,
+                    OAuthErrorCode::InvalidClient | OAuthErrorCode::UnauthorizedClient
+                )
+            });
             if e.kind() == ErrorKind::OauthError
                 && code_ok
                 && e.status() == Some(401)
@@ -565,16 +567,18 @@ fn keycloak_accepts_id_jags_from_the_testkit_idp() {
     //     with idjag's client, then leg 2 at Keycloak.
     let idp = kit.idp_client();
     let leg1 = idjag::IdJagRequest::new(
-        kit.idp_token_endpoint(),
+        TokenEndpoint::new(
+            kit.idp_token_endpoint(),
+            ClientCredentials::new(idp.client_id.clone())
+                .with_secret(idp.client_secret.clone().unwrap_or_default()),
+        )
+        .issuer(kit.idp_issuer()),
         issuer.clone(),
         kit.mint_id_token(USER),
         idjag::SubjectTokenType::IdToken,
-        ClientCredentials::new(idp.client_id.clone())
-            .with_secret(idp.client_secret.clone().unwrap_or_default()),
     )
     .resource(kit.mcp_url())
-    .scope("mcp:read")
-    .idp_issuer(kit.idp_issuer());
+    .scope("mcp:read");
     let chained = match client.request_id_jag(&leg1) {
         Ok(jag) => {
             let (r, took) = ctx.redeem(jag.assertion.expose_secret());
@@ -769,14 +773,16 @@ fn keycloak_accepts_id_jags_from_the_testkit_idp() {
         }
     );
     // c. The `scope` request parameter.
-    let mut req = RedeemRequest::new(
-        token_endpoint.clone(),
+    let req = RedeemRequest::new(
+        TokenEndpoint::new(
+            token_endpoint.clone(),
+            ctx.creds(AuthMethod::ClientSecretBasic, CLIENT_ID, CLIENT_SECRET),
+        )
+        .issuer(issuer.clone())
+        .auth_methods_supported(meta.auth_methods()),
         SecretString::from(ctx.id_jag("ES256", &ctx.claims())),
-        ctx.creds(AuthMethod::ClientSecretBasic, CLIENT_ID, CLIENT_SECRET),
     )
-    .issuer(issuer.clone())
     .scope("email");
-    req.auth_methods_supported = Some(meta.auth_methods());
     println!(
         "observation: scope=email in the request → {}",
         match client.redeem_id_jag(&req) {

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use idjag::clock::ManualClock;
-use idjag::verify::{token_error_response, IdJagVerifier, RejectReason};
-use idjag::{Action, ErrorKind, Step};
+use idjag::verify::{token_error_response, IdJagVerifier, RejectReason, ScopeSource};
+use idjag::{Action, ErrorKind, Scope, Step};
 use jsonwebtoken::Algorithm;
 use serde_json::{json, Value};
 
@@ -45,6 +45,30 @@ enum Policy {
     Strict,
     /// `default_resource` set.
     Default,
+    /// `default_resource` and the user-authentication policy of [`step_up_config`].
+    StepUp,
+}
+
+/// The step-up policy of [`Policy::StepUp`]: `mfa` or `phrh` within 600 s for every
+/// resource, `phrh` within 60 s for `RESOURCE2`.
+fn step_up_config() -> Value {
+    json!({
+        "default_resource": RESOURCE,
+        "user_authentication": {
+            "acr_values": ["mfa", "phrh"],
+            "max_auth_age_s": 600,
+            "resources": {RESOURCE2: {"acr_values": ["phrh"], "max_auth_age_s": 60}}
+        }
+    })
+}
+
+/// The step-up answer for `RESOURCE` (`res2` false) or `RESOURCE2`.
+fn step_up_wire(res2: bool) -> &'static str {
+    if res2 {
+        r#"{"error":"insufficient_user_authentication","error_description":"the user's authentication does not meet this server's requirements","acr_values":"phrh","max_age":60}"#
+    } else {
+        r#"{"error":"insufficient_user_authentication","error_description":"the user's authentication does not meet this server's requirements","acr_values":"mfa phrh","max_age":600}"#
+    }
 }
 
 struct Case {
@@ -54,6 +78,8 @@ struct Case {
     scope: Option<&'static str>,
     policy: Policy,
     expect: Result<Option<&'static str>, RejectReason>,
+    /// The exact wire answer, when not the generic one of its reason.
+    wire: Option<&'static str>,
 }
 
 fn case(
@@ -68,6 +94,22 @@ fn case(
         scope: None,
         policy: Policy::Strict,
         expect,
+        wire: None,
+    }
+}
+
+/// A [`Policy::StepUp`] case; a rejection's wire answer is the step-up answer for
+/// `RESOURCE2` when `res2`, else for `RESOURCE`.
+fn step_up(
+    name: &'static str,
+    token: String,
+    expect: Result<Option<&'static str>, RejectReason>,
+    res2: bool,
+) -> Case {
+    Case {
+        policy: Policy::StepUp,
+        wire: expect.is_err().then(|| step_up_wire(res2)),
+        ..case(name, token, expect)
     }
 }
 
@@ -155,10 +197,7 @@ fn corpus(k: &Keys) -> Vec<Case> {
             scope: Some("read admin"),
             ..case("valid_scope_intersection", k.es.token(&c("ok-scope")), Ok(Some("read")))
         },
-        Case {
-            scope: Some("admin"),
-            ..case("valid_requested_scope_without_claim", k.es.token(&without(c("ok-scope2"), "scope")), Ok(Some("admin")))
-        },
+        case("valid_scope_claim_unsorted_with_repeats", k.es.token(&with(c("ok-scope3"), "scope", json!(" write read  write "))), Ok(Some("read write"))),
         Case {
             policy: Policy::Default,
             ..case(
@@ -355,6 +394,47 @@ fn corpus(k: &Keys) -> Vec<Case> {
             ..case("scope_not_granted", k.es.token(&c("x-sc")), Err(R::ScopeNotGranted))
         },
         case("scope_as_array", k.es.token(&with(c("x-sc2"), "scope", json!(["read"]))), Err(R::Malformed)),
+        // B3: without a `scope` claim (and no `default_scope`) the request is not a grant.
+        Case {
+            scope: Some("admin"),
+            ..case("requested_scope_without_scope_claim", k.es.token(&without(c("x-sc3"), "scope")), Err(R::ScopeNotGranted))
+        },
+        case("scope_claim_with_tab", k.es.token(&with(c("x-sc4"), "scope", json!("read\twrite"))), Err(R::Malformed)),
+        Case {
+            scope: Some("read \"write\""),
+            ..case("requested_scope_not_rfc6749", k.es.token(&c("x-sc5")), Err(R::ScopeNotGranted))
+        },
+        // ---------------- typed optional claims: tenancy and authentication context
+        case(
+            "valid_tenancy_and_auth_claims_without_policy",
+            k.es.token(&with(with(with(with(with(c("ok-ten"), "tenant", json!("acme")), "aud_tenant", json!("t-9")), "aud_sub", json!("u-42")), "acr", json!("pwd")), "auth_time", json!(NOW - 86_400))),
+            Ok(Some("read write")),
+        ),
+        case("tenant_not_a_string", k.es.token(&with(c("x-ten1"), "tenant", json!({"id": "acme"}))), Err(R::Malformed)),
+        case("aud_tenant_number", k.es.token(&with(c("x-ten2"), "aud_tenant", json!(9))), Err(R::Malformed)),
+        case("aud_sub_empty", k.es.token(&with(c("x-ten3"), "aud_sub", json!(""))), Err(R::Malformed)),
+        case("acr_array", k.es.token(&with(c("x-acr1"), "acr", json!(["mfa"]))), Err(R::Malformed)),
+        case("auth_time_as_string", k.es.token(&with(c("x-at1"), "auth_time", json!("1767225000"))), Err(R::Malformed)),
+        case("auth_time_in_future", k.es.token(&with(c("x-at2"), "auth_time", json!(NOW + 120))), Err(R::Malformed)),
+        case("valid_auth_time_within_skew", k.es.token(&with(c("ok-at3"), "auth_time", json!(NOW + 60))), Ok(Some("read write"))),
+        // ---------------- user-authentication policy (step-up, RFC 9470 answer)
+        step_up("step_up_valid_mfa", k.es.token(&with(with(c("ok-su1"), "acr", json!("mfa")), "auth_time", json!(NOW - 300))), Ok(Some("read write")), false),
+        step_up("step_up_valid_age_within_skew", k.es.token(&with(with(c("ok-su2"), "acr", json!("phrh")), "auth_time", json!(NOW - 660))), Ok(Some("read write")), false),
+        step_up("step_up_valid_resource2_phrh", k.es.token(&with(with(with(c("ok-su3"), "resource", json!(RESOURCE2)), "acr", json!("phrh")), "auth_time", json!(NOW - 30))), Ok(Some("read write")), true),
+        step_up("step_up_acr_missing", k.es.token(&with(c("x-su1"), "auth_time", json!(NOW))), Err(R::AcrNotAccepted), false),
+        step_up("step_up_acr_not_listed", k.es.token(&with(with(c("x-su2"), "acr", json!("pwd")), "auth_time", json!(NOW))), Err(R::AcrNotAccepted), false),
+        step_up("step_up_acr_case_differs", k.es.token(&with(with(c("x-su3"), "acr", json!("MFA")), "auth_time", json!(NOW))), Err(R::AcrNotAccepted), false),
+        step_up("step_up_auth_time_missing", k.es.token(&with(c("x-su4"), "acr", json!("mfa"))), Err(R::AuthTimeTooOld), false),
+        step_up("step_up_auth_time_too_old", k.es.token(&with(with(c("x-su5"), "acr", json!("mfa")), "auth_time", json!(NOW - 661))), Err(R::AuthTimeTooOld), false),
+        step_up("step_up_resource2_needs_phrh", k.es.token(&with(with(with(c("x-su6"), "resource", json!(RESOURCE2)), "acr", json!("mfa")), "auth_time", json!(NOW))), Err(R::AcrNotAccepted), true),
+        step_up("step_up_resource2_needs_recent", k.es.token(&with(with(with(c("x-su7"), "resource", json!(RESOURCE2)), "acr", json!("phrh")), "auth_time", json!(NOW - 121))), Err(R::AuthTimeTooOld), true),
+        step_up("step_up_both_resources_strictest_wins", k.es.token(&with(with(with(c("x-su8"), "resource", json!([RESOURCE, RESOURCE2])), "acr", json!("phrh")), "auth_time", json!(NOW - 300))), Err(R::AuthTimeTooOld), true),
+        step_up("step_up_defaulted_resource_is_checked", k.es.token(&without(c("x-su9"), "resource")), Err(R::AcrNotAccepted), false),
+        Case {
+            scope: Some("admin"),
+            wire: None,
+            ..step_up("step_up_scope_refusal_comes_first", k.es.token(&c("x-su10")), Err(R::ScopeNotGranted), false)
+        },
         // ---------------- structure and encoding
         case("oversized", k.es.token(&with(c("x-big"), "pad", json!("A".repeat(17 * 1024)))), Err(R::TooLarge)),
         case("empty_string", String::new(), Err(R::Malformed)),
@@ -422,10 +502,12 @@ fn run(cases: Vec<Case>, k: &Keys) -> (usize, usize) {
         &config_json(&idp, &[&k.other], json!({"default_resource": RESOURCE})),
         &clock,
     );
+    let step_up = verifier(&config_json(&idp, &[&k.other], step_up_config()), &clock);
     let pick = |p: Policy| -> &IdJagVerifier {
         match p {
             Policy::Strict => &strict,
             Policy::Default => &default,
+            Policy::StepUp => &step_up,
         }
     };
     let (mut accepted, mut rejected) = (0, 0);
@@ -435,7 +517,7 @@ fn run(cases: Vec<Case>, k: &Keys) -> (usize, usize) {
         match (&c.expect, got) {
             (Ok(scope), Ok(grant)) => {
                 accepted += 1;
-                if grant.scope.as_deref() != *scope {
+                if grant.scope.as_ref().map(Scope::as_str) != *scope {
                     failures.push(format!(
                         "{}: scope {:?}, expected {:?}",
                         c.name, grant.scope, scope
@@ -458,14 +540,24 @@ fn run(cases: Vec<Case>, k: &Keys) -> (usize, usize) {
                 }
                 assert_eq!(e.kind(), ErrorKind::VerificationFailed, "{}", c.name);
                 assert_eq!(e.step(), Step::Verify, "{}", c.name);
-                assert_eq!(e.action(), Action::Denied, "{}", c.name);
+                let action = if want.is_step_up() {
+                    Action::Reauthenticate
+                } else {
+                    Action::Denied
+                };
+                assert_eq!(e.action(), action, "{}", c.name);
                 assert_no_leak(&e, &c.token);
                 let wire = token_error_response(&e);
                 assert_eq!(wire.status, 400);
-                assert_eq!(
-                    wire.to_json(),
-                    r#"{"error":"invalid_grant","error_description":"the assertion is not valid"}"#
-                );
+                let generic = match want {
+                    RejectReason::ScopeNotGranted => {
+                        r#"{"error":"invalid_scope","error_description":"the requested scope cannot be granted"}"#
+                    }
+                    _ => {
+                        r#"{"error":"invalid_grant","error_description":"the assertion is not valid"}"#
+                    }
+                };
+                assert_eq!(wire.to_json(), c.wire.unwrap_or(generic), "{}", c.name);
             }
             (Ok(_), Err(e)) => {
                 failures.push(format!("{}: rejected ({e}), expected acceptance", c.name))
@@ -546,7 +638,7 @@ fn a_rejected_token_does_not_consume_its_jti() {
 }
 
 #[test]
-fn replay_entries_expire_after_exp_plus_skew() {
+fn replay_entries_expire_after_exp_plus_twice_the_skew() {
     let k = keys();
     let clock = ManualClock::new(NOW);
     let v = verifier(
@@ -567,9 +659,15 @@ fn replay_entries_expire_after_exp_plus_skew() {
     assert_eq!(e.kind(), ErrorKind::Internal);
     assert_eq!(e.reason(), None);
     assert_eq!(token_error_response(&e).status, 500);
-    // After exp + skew the entries are dropped and new tokens fit.
-    clock.set_secs(NOW + 290 + 61);
-    let fresh = k.es.token(&claims_at(NOW + 351, "cap-4"));
+    // The entries are kept past exp + skew (the last accepted second) by one second plus
+    // the skew margin; then they are dropped and new tokens fit.
+    clock.set_secs(NOW + 290 + 2 * 60);
+    let e = v
+        .verify(&k.es.token(&claims_at(NOW + 410, "cap-4")), CLIENT, None)
+        .expect_err("still full");
+    assert_eq!(e.kind(), ErrorKind::Internal);
+    clock.set_secs(NOW + 290 + 2 * 60 + 1);
+    let fresh = k.es.token(&claims_at(NOW + 411, "cap-5"));
     v.verify(&fresh, CLIENT, None).unwrap();
 }
 
@@ -587,9 +685,17 @@ fn grant_carries_claims_and_debug_hides_values() {
     assert_eq!(g.resource, vec![RESOURCE.to_string()]);
     assert_eq!(g.primary_resource(), RESOURCE);
     assert!(!g.resource_defaulted);
-    assert_eq!(g.scope.as_deref(), Some("write"));
+    assert_eq!(g.scope.as_ref().map(Scope::as_str), Some("write"));
+    assert_eq!(g.scope_source, ScopeSource::IdJag);
     assert_eq!((g.iat, g.exp), (NOW - 10, NOW + 290));
     assert_eq!(g.claims["tenant"], "acme");
+    // Typed as well as raw; absent claims are None.
+    assert_eq!(g.tenant.as_deref(), Some("acme"));
+    assert_eq!(
+        (&g.aud_tenant, &g.aud_sub, &g.acr, g.auth_time),
+        (&None, &None, &None, None)
+    );
+    assert!(g.first_use);
     let dbg = format!("{g:?}");
     assert!(
         dbg.contains("tenant") && !dbg.contains("user@example.com"),

@@ -173,6 +173,53 @@ fn unknown_kid_flood_costs_at_most_one_fetch() {
     assert_eq!(server.hits(), 2);
 }
 
+/// B5: while the refetch for an unknown `kid` is in flight (a JWKS endpoint answering after
+/// 4 s), a token whose key is cached and fresh verifies at once; only the miss waits. The
+/// hit runs on its own thread and the test fails after 2 s instead of hanging.
+#[test]
+fn cached_key_does_not_wait_for_a_refetch_in_flight() {
+    use std::sync::mpsc;
+    use std::time::Instant;
+    let k1 = TestKey::es256("k1");
+    let server = JwksServer::start(jwks(&[&k1]));
+    let clock = ManualClock::new(NOW);
+    let v = http_verifier(&server, &clock, json!({}));
+    v.verify(&token_now(&k1, &clock, "b5-warm"), CLIENT, None)
+        .unwrap();
+    assert_eq!(server.hits(), 1);
+
+    // Past the refetch interval, well within the cache lifetime: an unknown kid refetches.
+    clock.advance(Duration::from_secs(31));
+    server.state.lock().unwrap().delay = Some(Duration::from_secs(4));
+    let stranger = TestKey::es256("k9");
+    let miss = {
+        let (v, t) = (v.clone(), token_now(&stranger, &clock, "b5-miss"));
+        std::thread::spawn(move || reason(v.verify(&t, CLIENT, None)))
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.hits() < 2 {
+        assert!(Instant::now() < deadline, "the refetch never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    // The refetch is in flight (the server holds it for 4 s). A cached key must not wait.
+    let (tx, rx) = mpsc::channel();
+    {
+        let (v, t) = (v.clone(), token_now(&k1, &clock, "b5-hit"));
+        std::thread::spawn(move || {
+            let _ = tx.send(v.verify(&t, CLIENT, None).map(|g| g.jti));
+        });
+    }
+    let hit = rx
+        .recv_timeout(Duration::from_secs(2))
+        .expect("a token with a cached key waited for the JWKS refetch in flight");
+    assert_eq!(hit.unwrap(), "b5-hit");
+
+    // The miss waited for the refetch and was answered from its result.
+    assert_eq!(miss.join().unwrap(), Some(RejectReason::UnknownKey));
+    assert_eq!(server.hits(), 2);
+}
+
 #[test]
 fn cache_control_max_age_is_honoured() {
     let k1 = TestKey::es256("k1");

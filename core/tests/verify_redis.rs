@@ -11,7 +11,7 @@
 mod common;
 
 use common::*;
-use idjag::clock::{Clock, SystemClock};
+use idjag::clock::{Clock, ManualClock, SystemClock};
 use idjag::verify::{
     replay_key, token_error_response, IdJagVerifier, RejectReason, VerifierConfig,
 };
@@ -121,18 +121,86 @@ fn two_verifiers_share_one_redis() {
             .expect_err("replay across verifiers");
         assert_eq!(RejectReason::of(&e), Some(RejectReason::Replayed), "{e}");
     }
-    // The key is (iss, jti)-derived, prefixed, and expires at exp + skew.
+    // The key is (iss, jti)-derived, prefixed, and expires one second after the last second
+    // of acceptance (exp + skew) plus the skew margin.
     let mut c = redis::Client::open(server.url.as_str())
         .unwrap()
         .get_connection()
         .unwrap();
     let name = format!("test:jti:{}", replay_key(IDP, "shared-1"));
     let ttl: i64 = redis::cmd("TTL").arg(&name).query(&mut c).unwrap();
-    let expected = g.exp + 60 - now();
+    let expected = g.exp + 60 + 1 + 60 - now();
     assert!(
         (expected - 3..=expected + 1).contains(&ttl),
         "ttl {ttl}, expected ≈{expected}"
     );
+}
+
+/// Replay policy `until_exp` with Redis: two verifiers (replicas) accept the same ID-JAG
+/// again and again, and agree through Redis on which presentation was the first — also
+/// under a 16-thread race; the record has the same lifetime as under `single_use`, and a
+/// `single_use` verifier on the same Redis rejects what they accepted.
+#[test]
+fn until_exp_replicas_share_first_use_through_redis() {
+    let Some(server) = redis() else { return };
+    let key = TestKey::es256("k1");
+    let cfg = redis_config(
+        &key,
+        &server.url,
+        json!({"policy": "until_exp", "key_prefix": "ue:jti:"}),
+    );
+    let (a, b) = (build(&cfg), build(&cfg));
+    let t = key.token(&claims_at(now(), "ue-shared-1"));
+    let g = a.verify(&t, CLIENT, None).unwrap();
+    assert!(g.first_use);
+    for v in [&b, &a, &b] {
+        assert!(!v.verify(&t, CLIENT, None).unwrap().first_use);
+    }
+    let mut c = redis::Client::open(server.url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let name = format!("ue:jti:{}", replay_key(IDP, "ue-shared-1"));
+    let ttl: i64 = redis::cmd("TTL").arg(&name).query(&mut c).unwrap();
+    let expected = g.exp + 60 + 1 + 60 - now();
+    assert!(
+        (expected - 3..=expected + 1).contains(&ttl),
+        "ttl {ttl}, expected ≈{expected}"
+    );
+    let single = build(&redis_config(
+        &key,
+        &server.url,
+        json!({"key_prefix": "ue:jti:"}),
+    ));
+    let e = single.verify(&t, CLIENT, None).expect_err("single_use");
+    assert_eq!(RejectReason::of(&e), Some(RejectReason::Replayed));
+
+    let t = Arc::new(key.token(&claims_at(now(), "ue-race")));
+    let barrier = Arc::new(Barrier::new(16));
+    let handles: Vec<_> = (0..16)
+        .map(|i| {
+            let v = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (t, barrier) = (t.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                v.verify(&t, CLIENT, None).map(|g| g.first_use)
+            })
+        })
+        .collect();
+    let firsts: Vec<bool> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .collect();
+    assert_eq!(firsts.iter().filter(|f| **f).count(), 1, "{firsts:?}");
+
+    // Redis gone: `until_exp` fails closed as well.
+    drop(server);
+    let e = a.verify(&t, CLIENT, None).expect_err("redis down");
+    assert!(
+        matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout),
+        "{e:?}"
+    );
+    assert_eq!(e.reason(), None);
 }
 
 #[test]
@@ -292,4 +360,83 @@ fn invalid_redis_url_is_a_configuration_error() {
         .expect_err("bad url");
     assert_eq!(e.kind(), ErrorKind::Configuration);
     assert!(e.message().contains("replay.redis_url"), "{e}");
+}
+
+/// A verifier on `clock` whose replay store is the Redis at `url` (following the same clock).
+fn manual_verifier(key: &TestKey, url: &str, clock: &ManualClock) -> IdJagVerifier {
+    let cfg = config_json(
+        &[key],
+        &[key],
+        json!({"replay": {"redis_url": url}, "max_age_s": 3600, "max_lifetime_s": 3600}),
+    );
+    IdJagVerifier::builder(VerifierConfig::from_json(&cfg.to_string()).unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap()
+}
+
+fn pttl(url: &str, iss: &str, jti: &str) -> i64 {
+    let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let name = format!(
+        "{}{}",
+        idjag::verify::RedisReplayStore::DEFAULT_PREFIX,
+        replay_key(iss, jti)
+    );
+    redis::cmd("PTTL").arg(&name).query(&mut c).unwrap()
+}
+
+/// B1 with Redis: whenever the first use happens — up to the last millisecond of the last
+/// accepted second `exp + skew` — the `SET NX PX` record outlives what is left of the
+/// acceptance window, by the skew margin.
+#[test]
+fn redis_record_outlives_the_acceptance_window() {
+    let Some(server) = redis() else { return };
+    let key = TestKey::es256("k1");
+    let clock = ManualClock::new(0);
+    let v = manual_verifier(&key, &server.url, &clock);
+    let last_ms = (NOW + 290 + 60) * 1000; // start of the last accepted second
+    let window_end = last_ms + 1000; // first millisecond at which it is `expired`
+    for (i, first) in [
+        last_ms - 1500,
+        last_ms - 1,
+        last_ms,
+        last_ms + 1,
+        last_ms + 999,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let jti = format!("redis-b1-{i}");
+        let t = key.token(&claims(&jti));
+        set_millis(&clock, first);
+        v.verify(&t, CLIENT, None).unwrap();
+        let e = v.verify(&t, CLIENT, None).expect_err("same instant");
+        assert_eq!(RejectReason::of(&e), Some(RejectReason::Replayed));
+        let left = window_end - first;
+        let ttl = pttl(&server.url, IDP, &jti);
+        // Strictly longer than the rest of the window, with the 60 s margin (minus the real
+        // time this test took since the SET).
+        assert!(
+            ttl > left + 59_000,
+            "first use at {first} ms: PTTL {ttl} ms, window left {left} ms"
+        );
+    }
+}
+
+/// B1 with Redis, end to end: a record written 1.2 s before the last accepted second must
+/// still be there when the same token is presented in that second, 1.3 s later in real time.
+#[test]
+fn redis_last_second_allows_no_extra_use() {
+    let Some(server) = redis() else { return };
+    let key = TestKey::es256("k1");
+    let clock = ManualClock::new(0);
+    let v = manual_verifier(&key, &server.url, &clock);
+    let last_ms = (NOW + 290 + 60) * 1000;
+    let t = key.token(&claims("redis-last-second"));
+    set_millis(&clock, last_ms - 1200);
+    v.verify(&t, CLIENT, None).unwrap();
+    std::thread::sleep(Duration::from_millis(1300));
+    set_millis(&clock, last_ms + 900);
+    let e = v.verify(&t, CLIENT, None).expect_err("used");
+    assert_eq!(RejectReason::of(&e), Some(RejectReason::Replayed), "{e}");
 }

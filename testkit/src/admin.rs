@@ -8,7 +8,8 @@
 //! | `GET /__testkit/faults` | current faults per endpoint |
 //! | `POST /__testkit/faults` | `{"endpoint": "as_token", "fault": {"type": "status", …}, "times": 1}`; `{"endpoint": "as_token", "clear": true}`; `{"clear": true}` |
 //! | `GET /__testkit/requests` | the request log ([`crate::RequestRecord`]s) |
-//! | `GET /__testkit/last_rejection` | `{"reason": "aud"}` — why the AS last rejected an ID-JAG |
+//! | `POST /__testkit/revoke_access_tokens` | `{}` → `{"revoked": n}`: the MCP server answers every access token issued so far with 401 |
+//! | `GET /__testkit/last_rejection` | `{"reason": "audience_mismatch"}` (`null` after a success) — why the AS last rejected an ID-JAG |
 //! | `POST /__testkit/id_token` | `{"user", "aud"?, "iss"?, "iat"?, "exp"?, "ttl_secs"?, "nonce"?, "alg"?, "extra"?}` → `{"id_token"}` |
 //! | `POST /__testkit/saml_assertion` | `{"user", "issuer"?, "audience"?, "not_on_or_after"?}` → `{"assertion"}` |
 //! | `POST /__testkit/refresh_token` | `{"user", "client_id"?, "scope"?}` → `{"refresh_token"}` |
@@ -63,6 +64,7 @@ pub(crate) fn info(shared: &Shared) -> Value {
         "idp_metadata_url": format!("{}/.well-known/openid-configuration", u.idp_issuer),
         "idp_token_endpoint": u.idp_token_endpoint(),
         "idp_jwks_uri": u.idp_jwks_uri(),
+        "idp_jwks": shared.keys().jwks(),
         "idp_authorization_endpoint": u.idp_authorization_endpoint(),
         "admin_url": u.admin_url(),
         "tls": shared.ca_pem.is_some(),
@@ -172,6 +174,12 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
         }
         ("GET", "requests") => {
             ok(serde_json::to_value(lock(&shared.log).clone()).unwrap_or(Value::Null))
+        }
+        ("POST", "revoke_access_tokens") => {
+            let mut t = lock(&shared.access_tokens);
+            let n = t.len();
+            t.clear();
+            ok(json!({"revoked": n}))
         }
         ("GET", "last_rejection") => ok(json!({"reason": lock(&shared.last_as_rejection).clone()})),
         ("POST", "id_token") => {

@@ -6,14 +6,24 @@
 //! the kit's clock (including [`TestKit::set_clock_offset`](crate::TestKit::set_clock_offset)),
 //! and keeps single-use `jti`s in its in-memory replay store. A rejection's stable reason
 //! code (`invalid_typ`, `audience_mismatch`, `replayed`, …) is exposed by
-//! `TestKit::last_as_rejection`; the wire error is always the verifier's generic
-//! `invalid_grant`.
+//! `TestKit::last_as_rejection`; the wire answer is the verifier's
+//! [`token_error_response`] (`invalid_scope` for `scope_not_granted`,
+//! `insufficient_user_authentication` with `acr_values` / `max_age` for the step-up reasons,
+//! `invalid_grant` otherwise). [`Options::as_replay_policy`](crate::Options::as_replay_policy)
+//! and [`Options::as_user_authentication`](crate::Options::as_user_authentication) set the
+//! verifier's replay and user-authentication policies.
+//!
+//! Scope is decided by the verifier (with the request's `scope`): an ID-JAG without a
+//! `scope` claim grants no scope (no `default_scope` is configured), so asking for one is
+//! `invalid_scope`.
 
 use crate::state::Shared;
 use idjag::clock::Clock;
 use idjag::http::HttpConfig;
-use idjag::verify::{MissingResourcePolicy, TrustedIdpConfig};
-use idjag::{Client, IdJagVerifier, VerifierConfig};
+use idjag::verify::{
+    token_error_response, MissingResourcePolicy, TokenErrorResponse, TrustedIdpConfig,
+};
+use idjag::{Client, IdJagVerifier, Scope, Step, VerifierConfig};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -21,8 +31,18 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub(crate) struct VerifiedIdJag {
     pub sub: String,
-    pub scopes: Option<Vec<String>>,
+    /// The scope the verifier grants (`None`: no scope).
+    pub scope: Option<Scope>,
     pub resources: Option<Vec<String>>,
+}
+
+/// Why the AS refused the assertion.
+#[derive(Debug, Clone)]
+pub(crate) struct AsRejection {
+    /// The verifier's reason code (or the error code for infrastructure failures).
+    pub reason: String,
+    /// The token endpoint's answer.
+    pub wire: Box<TokenErrorResponse>,
 }
 
 /// The kit's clock (real time plus the configured offset), for the verifier.
@@ -57,6 +77,8 @@ pub(crate) fn build_verifier(
     // Tests rotate keys at will: allow a refetch for an unknown `kid` every second.
     cfg.jwks_refetch_interval_s = 1;
     cfg.jwks_cache_ttl_s = 600;
+    cfg.replay.policy = shared.opts.as_replay_policy;
+    cfg.user_authentication = shared.opts.as_user_authentication.clone();
     let client = Client::builder()
         .http_config(HttpConfig {
             ca_bundle_pem: ca_pem,
@@ -73,30 +95,32 @@ pub(crate) fn build_verifier(
         .map_err(|e| e.to_string())
 }
 
-/// Verifies `assertion` for the client authenticated as `client_id`. `Err` holds the
-/// verifier's reason code (or the error code for infrastructure failures).
+/// Verifies `assertion` for the client authenticated as `client_id`, with the grant
+/// request's `scope` if any.
 pub(crate) fn verify_id_jag(
     shared: &Shared,
     assertion: &str,
     client_id: &str,
-) -> Result<VerifiedIdJag, String> {
+    requested_scope: Option<&str>,
+) -> Result<VerifiedIdJag, AsRejection> {
     let Some(verifier) = shared.verifier.get() else {
-        return Err("verifier_unavailable".into());
+        return Err(AsRejection {
+            reason: "verifier_unavailable".into(),
+            wire: Box::new(token_error_response(&idjag::Error::internal(
+                Step::Verify,
+                "no verifier",
+            ))),
+        });
     };
-    // Scope is granted by the AS from the asserted scope (see authz.rs), so no requested
-    // scope is passed here.
     let grant = verifier
-        .verify(assertion, client_id, None)
-        .map_err(|e| e.reason().unwrap_or(e.code()).to_string())?;
-    let scopes = match grant.claims.get("scope") {
-        Some(serde_json::Value::String(s)) => {
-            Some(s.split_ascii_whitespace().map(str::to_string).collect())
-        }
-        _ => None,
-    };
+        .verify(assertion, client_id, requested_scope)
+        .map_err(|e| AsRejection {
+            reason: e.reason().unwrap_or(e.code()).to_string(),
+            wire: Box::new(token_error_response(&e)),
+        })?;
     Ok(VerifiedIdJag {
         sub: grant.sub,
-        scopes,
+        scope: grant.scope,
         resources: (!grant.resource_defaulted).then_some(grant.resource),
     })
 }

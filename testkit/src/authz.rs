@@ -15,7 +15,7 @@ pub(crate) fn metadata(shared: &Shared) -> Value {
     json!({
         "issuer": u.as_issuer,
         "token_endpoint": u.as_token_endpoint(),
-        "authorization_endpoint": format!("{}/authorize", u.as_issuer),
+        "authorization_endpoint": format!("{}/authorize", u.as_issuer.trim_end_matches('/')),
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "grant_types_supported": [urn::GRANT_JWT_BEARER],
@@ -83,7 +83,8 @@ pub(crate) fn route(shared: &Shared, ep: Option<Endpoint>, req: &Req) -> Resp {
             if req.method != "GET" && req.method != "HEAD" {
                 return method_not_allowed("GET");
             }
-            Resp::json(200, &metadata(shared)).cache_control(shared)
+            Resp::json(200, &metadata(shared))
+                .cache_control(shared.opts.metadata_cache_control.as_deref())
         }
         Some(Endpoint::AsToken) => {
             if req.method != "POST" {
@@ -98,6 +99,111 @@ pub(crate) fn route(shared: &Shared, ep: Option<Endpoint>, req: &Req) -> Resp {
         ),
         _ => Resp::oauth_error(404, "invalid_request", "not found"),
     }
+}
+
+/// The SEP-1933 workload-identity branch of the jwt-bearer grant: `Ok(None)` when the
+/// assertion is not a workload JWT (an ID-JAG goes the usual way).
+fn workload_grant(
+    shared: &Shared,
+    form: &Form,
+    token_endpoint: &str,
+    now: i64,
+) -> Result<Option<Resp>, Resp> {
+    let assertions = form.all("assertion");
+    let [assertion] = assertions.as_slice() else {
+        return Ok(None);
+    };
+    let invalid = |detail: &str| {
+        Resp::oauth_error(400, "invalid_grant", "the workload assertion is invalid")
+            .detail(detail.to_string())
+    };
+    let parts: Vec<&str> = assertion.split('.').collect();
+    let [h, c, sig] = parts.as_slice() else {
+        return Ok(None);
+    };
+    let decode = |s: &str| -> Option<Value> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    };
+    let (Some(header), Some(claims)) = (decode(h), decode(c)) else {
+        return Ok(None);
+    };
+    if header.get("typ").and_then(Value::as_str) == Some(urn::JWT_TYP_ID_JAG)
+        || claims.get("client_id").is_some()
+    {
+        return Ok(None);
+    }
+    let key = header
+        .get("kid")
+        .and_then(Value::as_str)
+        .and_then(|kid| shared.keys().by_kid(kid).cloned());
+    let Some(key) = key else {
+        return Err(invalid("unknown kid"));
+    };
+    if !key.verify_signature(&format!("{h}.{c}"), sig) {
+        return Err(invalid("bad signature"));
+    }
+    let aud_ok = |a: &str| a == token_endpoint || a == shared.urls.as_issuer;
+    let aud = match claims.get("aud") {
+        Some(Value::String(a)) => aud_ok(a),
+        Some(Value::Array(v)) => v.iter().filter_map(Value::as_str).any(aud_ok),
+        _ => false,
+    };
+    if !aud {
+        return Err(invalid("audience"));
+    }
+    if claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_none_or(|e| e <= now)
+    {
+        return Err(invalid("expired"));
+    }
+    let Some(sub) = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(invalid("no sub"));
+    };
+    let Some(client_id) = form.single("client_id")? else {
+        return Err(
+            Resp::oauth_error(401, "invalid_client", "client_id is required")
+                .detail("workload without client_id"),
+        );
+    };
+    let supported = &shared.opts.scopes_supported;
+    let granted: Vec<String> = match form.single("scope")? {
+        Some(s) => {
+            let asked = scopes(&s);
+            if asked.iter().any(|x| !supported.contains(x)) {
+                return Err(Resp::oauth_error(400, "invalid_scope", "unknown scope")
+                    .detail("workload scope"));
+            }
+            asked
+        }
+        None => Vec::new(),
+    };
+    let at = shared.random_token();
+    let ttl = shared.opts.as_token_ttl_secs;
+    lock(&shared.access_tokens).insert(
+        at.clone(),
+        AccessTokenRecord {
+            user: sub.to_string(),
+            client_id,
+            scopes: granted.clone(),
+            resource: shared.urls.mcp_url.clone(),
+            exp: now + ttl as i64,
+        },
+    );
+    let mut body = json!({"access_token": at, "token_type": "Bearer", "expires_in": ttl});
+    if !granted.is_empty() {
+        body["scope"] = Value::String(granted.join(" "));
+    }
+    Ok(Some(Resp::json(200, &body).no_store()))
 }
 
 fn token(shared: &Shared, req: &Req) -> Result<Resp, Resp> {
@@ -120,6 +226,11 @@ fn token(shared: &Shared, req: &Req) -> Result<Resp, Resp> {
         jti_store: &shared.as_assertion_jtis,
         now,
     };
+    if shared.opts.as_workload_identity {
+        if let Some(resp) = workload_grant(shared, &form, &token_endpoint, now)? {
+            return Ok(resp);
+        }
+    }
     let client = authenticate(&ctx, req, &form)?;
     let assertions = form.all("assertion");
     if assertions.len() != 1 {
@@ -128,43 +239,50 @@ fn token(shared: &Shared, req: &Req) -> Result<Resp, Resp> {
                 .detail(format!("{} assertions", assertions.len())),
         );
     }
-    let verified = match verify_id_jag(shared, &assertions[0], &client.info.client_id) {
+    let requested = form.single("scope")?;
+    if shared.opts.as_reject_jwt_bearer_scope && requested.is_some() {
+        return Err(Resp::oauth_error(
+            400,
+            "invalid_scope",
+            "The authorization server does not accept a scope parameter with this grant",
+        )
+        .detail("scope sent on jwt-bearer"));
+    }
+    let verified = match verify_id_jag(
+        shared,
+        &assertions[0],
+        &client.info.client_id,
+        requested.as_deref(),
+    ) {
         Ok(v) => {
             *lock(&shared.last_as_rejection) = None;
             v
         }
-        Err(reason) => {
-            *lock(&shared.last_as_rejection) = Some(reason.clone());
-            return Err(
-                Resp::oauth_error(400, "invalid_grant", "the assertion is invalid").detail(reason),
-            );
+        Err(rej) => {
+            *lock(&shared.last_as_rejection) = Some(rej.reason.clone());
+            let w = &rej.wire;
+            return Err(Resp::oauth_error(w.status, w.body.error.as_str(), "")
+                .body(w.to_json().into_bytes())
+                .detail(rej.reason));
         }
     };
 
-    // Scope: intersection of the requested scope and the ID-JAG scope (EMA §7.2.1),
-    // restricted to what the server knows.
+    // Scope: the verifier grants requested ∩ ID-JAG scope (EMA §7.2.1, SPEC §5 Q6), and
+    // nothing when the ID-JAG states no scope; the AS further restricts it to what it knows.
     let supported = &shared.opts.scopes_supported;
-    let requested = form.single("scope")?.map(|s| scopes(&s));
-    if let Some(req_scopes) = &requested {
+    if let Some(req_scopes) = requested.as_deref().map(scopes) {
         if req_scopes.iter().any(|s| !supported.contains(s)) {
             return Err(Resp::oauth_error(400, "invalid_scope", "unknown scope")
                 .detail("requested scope not supported"));
         }
     }
-    let granted: Vec<String> = match (&requested, &verified.scopes) {
-        (Some(r), Some(a)) => r.iter().filter(|s| a.contains(s)).cloned().collect(),
-        (Some(r), None) => r.clone(),
-        (None, Some(a)) => a
-            .iter()
-            .filter(|s| supported.contains(s))
-            .cloned()
-            .collect(),
-        (None, None) => Vec::new(),
-    };
-    if requested.as_ref().is_some_and(|r| !r.is_empty()) && granted.is_empty() {
-        return Err(Resp::oauth_error(400, "invalid_scope", "scope not granted")
-            .detail("empty scope intersection"));
-    }
+    let granted: Vec<String> = verified
+        .scope
+        .iter()
+        .flat_map(|s| s.iter())
+        .filter(|s| supported.iter().any(|k| k == s))
+        .map(str::to_string)
+        .collect();
     let resource = verified
         .resources
         .as_ref()

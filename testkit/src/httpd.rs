@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,10 +15,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Largest request body read (bigger bodies get `413`).
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
-/// Locks a mutex, ignoring poisoning (a panicking test thread must not wedge the kit).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) use crate::sync::lock;
 
 /// A received request, fully read.
 #[derive(Debug)]
@@ -103,9 +100,9 @@ impl Resp {
         self
     }
 
-    /// Adds the configured metadata `Cache-Control` header, if any.
-    pub fn cache_control(self, shared: &crate::state::Shared) -> Resp {
-        match &shared.opts.metadata_cache_control {
+    /// Adds a `Cache-Control` header when one is configured.
+    pub fn cache_control(self, value: Option<&str>) -> Resp {
+        match value {
             Some(v) => self.header("Cache-Control", v),
             None => self,
         }
@@ -142,8 +139,10 @@ pub(crate) struct HttpServer {
 }
 
 impl HttpServer {
-    pub fn bind(tls: Option<Arc<rustls::ServerConfig>>) -> std::io::Result<HttpServer> {
-        let server = tiny_http::Server::http("127.0.0.1:0")
+    /// Binds on 127.0.0.1:`port` (0: an ephemeral port); with TLS the port is the TLS one.
+    pub fn bind(tls: Option<Arc<rustls::ServerConfig>>, port: u16) -> std::io::Result<HttpServer> {
+        let plain_port = if tls.is_some() { 0 } else { port };
+        let server = tiny_http::Server::http(("127.0.0.1", plain_port))
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let inner = server
             .server_addr()
@@ -152,7 +151,7 @@ impl HttpServer {
         let stop = Arc::new(AtomicBool::new(false));
         let (tls, public_addr) = match tls {
             Some(cfg) => {
-                let front = TlsFront::start(cfg, inner)?;
+                let front = TlsFront::start(cfg, inner, port)?;
                 let addr = front.addr;
                 (Some(front), addr)
             }
@@ -304,8 +303,12 @@ struct TlsFront {
 }
 
 impl TlsFront {
-    fn start(cfg: Arc<rustls::ServerConfig>, upstream: SocketAddr) -> std::io::Result<TlsFront> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+    fn start(
+        cfg: Arc<rustls::ServerConfig>,
+        upstream: SocketAddr,
+        port: u16,
+    ) -> std::io::Result<TlsFront> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = Arc::clone(&stop);

@@ -185,6 +185,20 @@ pub(crate) fn sign_id_jag(shared: &Shared, claims: &Value) -> String {
 
 pub(crate) fn metadata(shared: &Shared) -> Value {
     let u = &shared.urls;
+    let auth_methods = shared
+        .opts
+        .idp_advertised_auth_methods
+        .clone()
+        .unwrap_or_else(|| {
+            [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none",
+            ]
+            .map(String::from)
+            .to_vec()
+        });
     json!({
         "issuer": u.idp_issuer,
         "authorization_endpoint": u.idp_authorization_endpoint(),
@@ -197,7 +211,7 @@ pub(crate) fn metadata(shared: &Shared) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "grant_types_supported": [urn::GRANT_TOKEN_EXCHANGE, "refresh_token", "authorization_code"],
         "identity_chaining_requested_token_types_supported": [urn::TOKEN_TYPE_ID_JAG],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_methods_supported": auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "EdDSA"],
     })
 }
@@ -225,7 +239,7 @@ pub(crate) fn route(shared: &Shared, ep: Endpoint, req: &Req) -> Resp {
             } else {
                 metadata(shared)
             };
-            Resp::json(200, &doc).cache_control(shared)
+            Resp::json(200, &doc).cache_control(shared.opts.metadata_cache_control.as_deref())
         }
         Endpoint::IdpAuthorize => authorize(shared, req),
         Endpoint::IdpToken => {

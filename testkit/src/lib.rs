@@ -60,7 +60,8 @@
 //! | `GET /__testkit/faults` | current faults per endpoint |
 //! | `POST /__testkit/faults` | `{"endpoint": "as_token", "fault": {"type": "status", "status": 503, "body": "…"}, "times": 1}`; `{"endpoint": "as_token", "clear": true}`; `{"clear": true}` (fault JSON: see [`Fault`]) |
 //! | `GET /__testkit/requests` | the request log ([`RequestRecord`]s) |
-//! | `GET /__testkit/last_rejection` | `{"reason": "aud"}`: why the AS last rejected an ID-JAG |
+//! | `POST /__testkit/revoke_access_tokens` | `{}` → `{"revoked": n}`: the MCP server answers every access token issued so far with 401 |
+//! | `GET /__testkit/last_rejection` | `{"reason": "audience_mismatch"}` (`null` after a success): why the AS last rejected an ID-JAG |
 //! | `POST /__testkit/id_token` | `{"user", "aud"?, "iss"?, "iat"?, "exp"?, "ttl_secs"?, "nonce"?, "alg"?, "extra"?}` → `{"id_token"}` |
 //! | `POST /__testkit/saml_assertion` | `{"user", "issuer"?, "audience"?, "not_on_or_after"?}` → `{"assertion"}` |
 //! | `POST /__testkit/refresh_token` | `{"user", "client_id"?, "scope"?}` → `{"refresh_token"}` |
@@ -88,6 +89,7 @@ mod oauth;
 mod options;
 mod saml;
 mod state;
+mod sync;
 mod tls;
 
 pub use clients::Client;
@@ -171,8 +173,10 @@ impl TestKit {
             None
         };
         let cfg = pki.as_ref().map(|p| Arc::clone(&p.server_config));
-        let bind = || HttpServer::bind(cfg.clone()).map_err(|e| format!("bind: {e}"));
-        let mut servers = vec![bind()?, bind()?, bind()?];
+        let bind = |port: u16| {
+            HttpServer::bind(cfg.clone(), port).map_err(|e| format!("bind 127.0.0.1:{port}: {e}"))
+        };
+        let mut servers = vec![bind(opts.idp_port.unwrap_or(0))?, bind(0)?, bind(0)?];
         let scheme = if pki.is_some() { "https" } else { "http" };
         let origin = |s: &HttpServer| format!("{scheme}://127.0.0.1:{}", s.public_addr.port());
         let (idp_origin, as_origin, mcp_origin) = (
@@ -183,7 +187,14 @@ impl TestKit {
         let as_path = normalize_path(opts.as_path.as_deref());
         let urls = Urls {
             idp_issuer: idp_origin.clone(),
-            as_issuer: format!("{as_origin}{as_path}"),
+            as_issuer: format!(
+                "{as_origin}{as_path}{}",
+                if opts.as_issuer_trailing_slash {
+                    "/"
+                } else {
+                    ""
+                }
+            ),
             as_path,
             mcp_url: format!("{mcp_origin}/mcp"),
             prm_url: format!("{mcp_origin}/.well-known/oauth-protected-resource/mcp"),
@@ -192,11 +203,26 @@ impl TestKit {
             mcp_origin,
         };
 
+        let fixed = |alg: Alg| opts.idp_signing_keys.iter().find(|k| k.alg() == alg);
+        for (i, k) in opts.idp_signing_keys.iter().enumerate() {
+            if opts.idp_signing_keys[..i]
+                .iter()
+                .any(|o| o.alg() == k.alg())
+            {
+                return Err(format!("two fixed IdP signing keys for {}", k.alg()));
+            }
+        }
         let mut idp_keys = vec![
-            TestKey::generate_cached(Alg::ES256, 0),
-            TestKey::generate_cached(Alg::RS256, 0),
+            fixed(Alg::ES256)
+                .cloned()
+                .unwrap_or_else(|| TestKey::generate_cached(Alg::ES256, 0)),
+            fixed(Alg::RS256)
+                .cloned()
+                .unwrap_or_else(|| TestKey::generate_cached(Alg::RS256, 0)),
         ];
-        if opts.ed25519_key {
+        if let Some(k) = fixed(Alg::EdDSA) {
+            idp_keys.push(k.clone());
+        } else if opts.ed25519_key {
             idp_keys.push(TestKey::generate(Alg::EdDSA));
         }
         let (idp_secret, as_secret) = if opts.plain_secrets {
@@ -470,6 +496,27 @@ impl TestKit {
         idp::sign_jwt(&self.shared, header, claims)
     }
 
+    /// A workload JWT (SEP-1933: a Kubernetes service-account token, a SPIFFE JWT-SVID, …)
+    /// for `sub`, signed by the IdP's ES256 key, `aud` the AS token endpoint, valid for
+    /// `ttl_secs` (negative: already expired). Accepted by the AS with
+    /// [`Options::as_workload_identity`].
+    pub fn mint_workload_jwt(&self, sub: &str, ttl_secs: i64) -> String {
+        let now = self.now();
+        let mut header = Map::new();
+        header.insert("typ".into(), Value::String("JWT".into()));
+        self.sign_jwt(
+            &header,
+            &serde_json::json!({
+                "iss": format!("{}/workloads", self.idp_issuer()),
+                "sub": sub,
+                "aud": self.as_token_endpoint(),
+                "iat": now,
+                "exp": now + ttl_secs,
+                "jti": uuid::Uuid::new_v4().to_string(),
+            }),
+        )
+    }
+
     /// The active IdP signing key for `alg`, if any.
     pub fn idp_signing_key(&self, alg: Alg) -> Option<TestKey> {
         self.shared.keys().signing_key(alg).cloned()
@@ -516,6 +563,16 @@ impl TestKit {
     /// A snapshot of the request/connection counters.
     pub fn counters(&self) -> Counters {
         lock(&self.shared.counters).snapshot()
+    }
+
+    /// Revokes every access token the AS has issued so far: the MCP server answers them with
+    /// 401 `invalid_token` (a key rotation or security event at the resource). Returns how
+    /// many were revoked.
+    pub fn revoke_access_tokens(&self) -> usize {
+        let mut t = lock(&self.shared.access_tokens);
+        let n = t.len();
+        t.clear();
+        n
     }
 
     /// Zeroes the counters.

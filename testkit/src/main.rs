@@ -6,10 +6,68 @@ use std::io::{Read, Write};
 const USAGE: &str = "\
 usage: idjag-testkit serve [--json] [--tls] [--as-path /as] [--as-metadata all|oidc-only|oidc-append-only]
                            [--as-auth-methods m1,m2] [--id-jag-alg ES256|RS256|EdDSA] [--ed25519]
-                           [--user NAME] [--lenient-basic] [--plain-secrets]
+                           [--user NAME] [--lenient-basic] [--plain-secrets] [--mcp-path /mcp2]...
+                           [--extra-audience ISSUER]... [--extra-resource URL]...
+                           [--id-token-ttl SECS] [--id-jag-ttl SECS] [--as-token-ttl SECS]
+                           [--idp-key FILE]... [--key-seed SEED] [--idp-port PORT]
 
 Starts an IdP, an MCP authorization server and an MCP server on loopback, prints their URLs
-and credentials (one JSON line with --json), and serves until stdin is closed.";
+and credentials (one JSON line with --json), and serves until stdin is closed.
+
+  --mcp-path /mcp2         another MCP server on the MCP origin (repeatable)
+  --extra-audience ISSUER  the IdP also issues ID-JAGs for this authorization server (yours)
+  --extra-resource URL     the IdP also accepts this `resource` (your MCP server)
+  --id-token-ttl SECS      lifetime of ID tokens (default 3600)
+  --id-jag-ttl SECS        lifetime of ID-JAGs (default 300)
+  --as-token-ttl SECS      lifetime of the kit AS's access tokens (default 300); a few seconds
+                           make a client's renewal observable
+  --idp-key FILE           fixed IdP signing key, unencrypted PKCS#8 PEM (P-256 → ES256,
+                           RSA → RS256, Ed25519 → EdDSA); kid = RFC 7638 thumbprint
+  --key-seed SEED          derive the IdP's ES256 key (and EdDSA with --ed25519) from SEED
+  --idp-port PORT          fixed IdP port (with fixed keys: the same issuer and JWKS every run)";
+
+/// Longest lifetime a `--*-ttl` flag accepts (one year).
+const MAX_TTL_SECS: u64 = 365 * 86_400;
+
+fn ttl(name: &str, v: &str) -> Result<u64, String> {
+    match v.parse::<u64>() {
+        Ok(n) if (1..=MAX_TTL_SECS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{name} needs a number of seconds from 1 to {MAX_TTL_SECS}"
+        )),
+    }
+}
+
+/// Fixed IdP keys from `--idp-key` files, then seed-derived ones for the algorithms the
+/// files do not cover.
+fn fixed_keys(
+    files: &[String],
+    seed: Option<&str>,
+    ed25519: bool,
+) -> Result<Vec<idjag_testkit::TestKey>, String> {
+    use idjag_testkit::{Alg, TestKey};
+    let mut keys: Vec<TestKey> = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("--idp-key {f}: {e}"))?;
+        let key = TestKey::from_pkcs8_pem(&text).map_err(|e| format!("--idp-key {f}: {e}"))?;
+        if keys.iter().any(|k| k.alg() == key.alg()) {
+            return Err(format!("--idp-key {f}: a second {} key", key.alg()));
+        }
+        keys.push(key);
+    }
+    if let Some(seed) = seed {
+        let mut algs = vec![Alg::ES256];
+        if ed25519 {
+            algs.push(Alg::EdDSA);
+        }
+        for alg in algs {
+            if !keys.iter().any(|k| k.alg() == alg) {
+                keys.push(TestKey::from_seed(alg, seed).map_err(|e| format!("--key-seed: {e}"))?);
+            }
+        }
+    }
+    Ok(keys)
+}
 
 fn parse(args: &[String]) -> Result<(bool, Options), String> {
     let mut it = args.iter();
@@ -20,6 +78,8 @@ fn parse(args: &[String]) -> Result<(bool, Options), String> {
     }
     let mut json = false;
     let mut o = Options::default();
+    let mut key_files: Vec<String> = Vec::new();
+    let mut key_seed: Option<String> = None;
     while let Some(a) = it.next() {
         let mut val = |name: &str| {
             it.next()
@@ -54,10 +114,27 @@ fn parse(args: &[String]) -> Result<(bool, Options), String> {
                     idjag_testkit::Alg::parse(&v).ok_or_else(|| format!("unknown alg {v}"))?;
             }
             "--user" => o.default_user = val("--user")?,
+            // Another MCP server on the MCP origin (`{mcp origin}/mcp2`), repeatable.
+            "--mcp-path" => o.extra_mcp_paths.push(val("--mcp-path")?),
+            "--extra-audience" => o.extra_audiences.push(val("--extra-audience")?),
+            "--extra-resource" => o.extra_resources.push(val("--extra-resource")?),
+            "--id-token-ttl" => o.id_token_ttl_secs = ttl(a, &val(a)?)?,
+            "--id-jag-ttl" => o.id_jag_ttl_secs = ttl(a, &val(a)?)?,
+            "--as-token-ttl" => o.as_token_ttl_secs = ttl(a, &val(a)?)?,
+            "--idp-key" => key_files.push(val("--idp-key")?),
+            "--key-seed" => key_seed = Some(val("--key-seed")?),
+            "--idp-port" => {
+                let v = val("--idp-port")?;
+                match v.parse::<u16>() {
+                    Ok(p) if p > 0 => o.idp_port = Some(p),
+                    _ => return Err(format!("--idp-port needs a port from 1 to 65535, not {v}")),
+                }
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown option {other}")),
         }
     }
+    o.idp_signing_keys = fixed_keys(&key_files, key_seed.as_deref(), o.ed25519_key)?;
     Ok((json, o))
 }
 

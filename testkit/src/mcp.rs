@@ -183,7 +183,8 @@ pub(crate) fn route(shared: &Shared, ep: Endpoint, req: &Req) -> Resp {
         if req.method != "GET" && req.method != "HEAD" {
             return Resp::new(405).header("Allow", "GET");
         }
-        return Resp::json(200, &prm(shared, &target(shared, &req.path))).cache_control(shared);
+        return Resp::json(200, &prm(shared, &target(shared, &req.path)))
+            .cache_control(shared.opts.metadata_cache_control.as_deref());
     }
     match req.method.as_str() {
         "POST" => {}

@@ -1,6 +1,6 @@
 //! Start-up options.
 
-use crate::keys::Alg;
+use crate::keys::{Alg, TestKey};
 
 /// Which AS metadata documents are served (all by default). Requests to a disabled variant
 /// get `404` but are still counted under [`crate::Endpoint::AsMetadata`] and logged, so
@@ -68,6 +68,11 @@ pub struct Options {
     /// Client authentication methods the AS accepts and advertises (default:
     /// `client_secret_basic`, `client_secret_post`, `private_key_jwt`).
     pub as_auth_methods: Vec<String>,
+    /// Override of the IdP metadata's `token_endpoint_auth_methods_supported` (default `None`:
+    /// all four methods the IdP accepts). Only what is advertised changes: the IdP still
+    /// accepts every method for the clients registered with it, like IdPs that take public
+    /// clients without listing `none`.
+    pub idp_advertised_auth_methods: Option<Vec<String>>,
     /// Lifetime of AS access tokens (default 300 s).
     pub as_token_ttl_secs: u64,
     /// Clock skew the AS allows on ID-JAG `exp`/`iat`/`nbf` (default 60 s).
@@ -77,6 +82,24 @@ pub struct Options {
     /// Include the granted `resource` in AS token responses (default false, like the EMA
     /// example).
     pub as_return_resource: bool,
+    /// Refuse a `scope` parameter on the jwt-bearer request with `invalid_scope`, as Okta's
+    /// custom authorization servers do (default false).
+    pub as_reject_jwt_bearer_scope: bool,
+    /// Publish the AS issuer with a trailing slash (`http://127.0.0.1:PORT/`), as Auth0 does;
+    /// ID-JAGs must then carry exactly that `aud` (default false).
+    pub as_issuer_trailing_slash: bool,
+    /// The AS verifier's replay policy (default `single_use`). `until_exp` imitates
+    /// authorization servers that accept the same ID-JAG until it expires (Auth0).
+    pub as_replay_policy: idjag::verify::ReplayPolicy,
+    /// The AS verifier's user-authentication policy (default: none). With `acr_values` /
+    /// `max_auth_age_s`, ID-JAGs that do not meet it get `insufficient_user_authentication`
+    /// with the requirement in the body (RFC 9470 §3), like a sensitive server.
+    pub as_user_authentication: idjag::verify::UserAuthenticationConfig,
+    /// Also accept workload JWTs on the jwt-bearer grant (SEP-1933 workload identity
+    /// federation): signed by an IdP key, `aud` the AS token endpoint or issuer, a `sub`, not
+    /// typed as an ID-JAG; the client only names itself (`client_id`, no registration).
+    /// Default false.
+    pub as_workload_identity: bool,
     /// Algorithm of the ID-JAGs the IdP issues (default ES256).
     pub id_jag_alg: Alg,
     /// ID-JAG lifetime (default 300 s).
@@ -121,6 +144,15 @@ pub struct Options {
     pub plain_secrets: bool,
     /// `Cache-Control` header on metadata, JWKS and PRM responses (default: none).
     pub metadata_cache_control: Option<String>,
+    /// Fixed IdP signing keys ([`TestKey::from_pkcs8_pem`], [`TestKey::from_seed`]): each
+    /// replaces the generated key of its algorithm (an EdDSA key is published even without
+    /// [`Options::ed25519_key`]), so the JWKS and `kid`s stay the same across restarts. At
+    /// most one per algorithm. Default: none (fresh keys).
+    pub idp_signing_keys: Vec<TestKey>,
+    /// Loopback port of the IdP (default: an ephemeral one). With a fixed port and fixed
+    /// keys, the IdP issuer and JWKS are the same in every run, so an authorization server
+    /// under test can trust them once.
+    pub idp_port: Option<u16>,
 }
 
 impl Default for Options {
@@ -134,10 +166,16 @@ impl Default for Options {
                 "client_secret_post".into(),
                 "private_key_jwt".into(),
             ],
+            idp_advertised_auth_methods: None,
             as_token_ttl_secs: 300,
             as_clock_skew_secs: 60,
             as_max_id_jag_lifetime_secs: 3600,
             as_return_resource: false,
+            as_reject_jwt_bearer_scope: false,
+            as_issuer_trailing_slash: false,
+            as_replay_policy: idjag::verify::ReplayPolicy::SingleUse,
+            as_user_authentication: idjag::verify::UserAuthenticationConfig::default(),
+            as_workload_identity: false,
             id_jag_alg: Alg::ES256,
             id_jag_ttl_secs: 300,
             id_token_alg: Alg::RS256,
@@ -156,6 +194,8 @@ impl Default for Options {
             lenient_basic: false,
             plain_secrets: false,
             metadata_cache_control: None,
+            idp_signing_keys: Vec::new(),
+            idp_port: None,
         }
     }
 }

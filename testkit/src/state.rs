@@ -2,9 +2,9 @@
 
 use crate::clients::Registered;
 use crate::faults::{CounterTable, FaultTable, RequestRecord};
-use crate::httpd::lock;
 use crate::keys::{KeySet, TestKey};
 use crate::options::Options;
+use crate::sync::lock;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -35,7 +35,7 @@ impl Urls {
         format!("{}/authorize", self.idp_issuer)
     }
     pub fn as_token_endpoint(&self) -> String {
-        format!("{}/token", self.as_issuer)
+        format!("{}/token", self.as_issuer.trim_end_matches('/'))
     }
     pub fn as_metadata_url(&self) -> String {
         format!(

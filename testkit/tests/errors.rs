@@ -449,6 +449,30 @@ fn as_scope_intersection() {
     assert_eq!(r.error(), "invalid_scope");
 }
 
+/// B3: an ID-JAG without a `scope` claim grants no scope; asking for one (even a scope the
+/// AS supports) is `invalid_scope`, never granted because it was asked for.
+#[test]
+fn as_grants_no_scope_without_a_scope_claim() {
+    let kit = TestKit::start();
+    let http = Http::new();
+    let c = kit.id_jag_claims("a");
+    assert!(c.get("scope").is_none());
+    let r = redeem(&kit, &http, &kit.sign_id_jag(&c), Some("mcp:admin"));
+    assert_eq!(
+        (r.status, r.error()),
+        (400, "invalid_scope".to_string()),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        kit.last_as_rejection().as_deref(),
+        Some("scope_not_granted")
+    );
+    let r = redeem(&kit, &http, &kit.sign_id_jag(&kit.id_jag_claims("a")), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json().get("scope").is_none(), "{}", r.body);
+}
+
 #[test]
 fn key_rotation() {
     let kit = TestKit::start_with(idjag_testkit::Options {

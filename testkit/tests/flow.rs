@@ -69,7 +69,10 @@ fn full_flow_id_token_to_mcp_tools() {
     let r = redeem(&kit, &http, &jag, None);
     assert_eq!(r.status, 400);
     assert_eq!(r.error(), "invalid_grant");
-    assert_eq!(r.json()["error_description"], "the assertion is invalid");
+    assert_eq!(
+        r.json()["error_description"],
+        idjag::verify::INVALID_GRANT_DESCRIPTION
+    );
     assert_eq!(kit.last_as_rejection().as_deref(), Some("replayed"));
 
     // 4. MCP session.

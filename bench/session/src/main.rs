@@ -35,6 +35,7 @@ fn config(kit: &TestKit) -> SessionConfig {
             "idp": {"issuer": kit.idp_issuer(), "client_id": idp.client_id, "client_secret": idp.client_secret},
             "subject_token": kit.mint_id_token("bench"),
             "client": {"client_id": cl.client_id, "client_secret": cl.client_secret},
+            "client_issuers": [kit.as_issuer()],
         })
         .to_string(),
     )
@@ -160,21 +161,25 @@ fn main() {
     let legs = || {
         let t = Instant::now();
         let req = idjag::IdJagRequest::new(
-            kit.idp_token_endpoint(),
+            idjag::TokenEndpoint::new(
+                kit.idp_token_endpoint(),
+                idjag::ClientCredentials::new(idp.client_id.clone())
+                    .with_secret(idp.client_secret.clone().unwrap_or_default()),
+            ),
             disc.audience(),
             idt.as_str(),
             idjag::SubjectTokenType::IdToken,
-            idjag::ClientCredentials::new(idp.client_id.clone())
-                .with_secret(idp.client_secret.clone().unwrap_or_default()),
         )
         .resource(disc.resource())
         .scope("mcp:read mcp:write");
         let jag = client.request_id_jag(&req).expect("leg 1");
         let r = idjag::RedeemRequest::new(
-            kit.as_token_endpoint(),
+            idjag::TokenEndpoint::new(
+                kit.as_token_endpoint(),
+                idjag::ClientCredentials::new(as_client.client_id.clone())
+                    .with_secret(as_client.client_secret.clone().unwrap_or_default()),
+            ),
             jag.assertion,
-            idjag::ClientCredentials::new(as_client.client_id.clone())
-                .with_secret(as_client.client_secret.clone().unwrap_or_default()),
         )
         .resource(disc.resource())
         .scope("mcp:read mcp:write");
@@ -184,7 +189,7 @@ fn main() {
     // The bare pair through idjag's default HttpClient (UreqHttpClient with idjag's settings).
     let http = idjag::http::UreqHttpClient::new(&idjag::http::HttpConfig::default()).expect("http");
     let via_http_client = || {
-        use idjag::http::{HttpClient, HttpRequest, Method};
+        use idjag::http::{AddressPolicy, HttpClient, HttpRequest, Method};
         let t = Instant::now();
         let req = |url: String, auth: &str, body: &str| HttpRequest {
             method: Method::Post,
@@ -199,6 +204,8 @@ fn main() {
             ],
             body: body.as_bytes().to_vec(),
             max_response_bytes: 65536,
+            address_policy: AddressPolicy::Any,
+            timeout: None,
         };
         let r = http
             .execute(&req(kit.idp_token_endpoint(), &idp_auth, &leg1_body))

@@ -2,9 +2,11 @@
 
 use crate::error::{sanitize_server_text, Error, Result, Step};
 use crate::http::check_url;
+use crate::scope::Scope;
 use crate::secret::SecretString;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A JWS signature algorithm the verifier can be told to accept (RFC 7518 §3.1, RFC 8037).
@@ -137,7 +139,7 @@ impl<'de> Deserialize<'de> for JwsAlgorithm {
     }
 }
 
-/// What to do with an ID-JAG that carries no `resource` claim (SPEC §5 Q1: the claim is
+/// What to do with an ID-JAG that carries no `resource` claim (the claim is
 /// optional in ID-JAG, and some IdPs, e.g. Okta, omit it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -214,11 +216,60 @@ impl TrustedIdpConfig {
     }
 }
 
-/// Where single-use `jti` values are recorded.
+/// Whether an ID-JAG may be presented more than once ([`ReplayConfig::policy`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReplayPolicy {
+    /// Every (`iss`, `jti`) is accepted once; a second presentation is rejected as
+    /// `replayed` (EMA §7.4.2). The default, and what an MCP
+    /// authorization server must do.
+    #[default]
+    SingleUse,
+    /// An ID-JAG is accepted again and again until it expires; each presentation is still
+    /// recorded in the replay store, and [`VerifiedGrant::first_use`] tells the first one
+    /// from the others. For deployments that must behave like authorization servers that do
+    /// not enforce single use (Auth0 accepts an ID-JAG until `exp`).
+    ///
+    /// # Security Warning
+    ///
+    /// This is a **weaker** setting that departs from the MCP profile, which makes `jti`
+    /// single use at the authorization server. Anyone who obtains an ID-JAG *and* the
+    /// client's credentials can redeem it for further access tokens, as many times as they
+    /// like, until it expires — the replay store no longer stops them, it only lets you see
+    /// them (`first_use: false`). Keep ID-JAG lifetimes short (`max_lifetime_s`), log or
+    /// alert on re-presentations, and prefer [`ReplayPolicy::SingleUse`] whenever the clients
+    /// can fetch a fresh ID-JAG per redemption (idjag's clients always do).
+    ///
+    /// [`VerifiedGrant::first_use`]: super::VerifiedGrant::first_use
+    UntilExp,
+}
+
+impl ReplayPolicy {
+    /// The JSON name (`single_use`, `until_exp`).
+    pub const fn code(self) -> &'static str {
+        match self {
+            ReplayPolicy::SingleUse => "single_use",
+            ReplayPolicy::UntilExp => "until_exp",
+        }
+    }
+}
+
+impl fmt::Display for ReplayPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Replay handling: whether an ID-JAG is single use, and where used `jti` values are
+/// recorded.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ReplayConfig {
+    /// `single_use` (the default) or `until_exp` (weaker: see its security warning).
+    #[serde(default)]
+    pub policy: ReplayPolicy,
     /// A `redis://` URL: record `jti`s in Redis, shared by every replica of the authorization
     /// server (needs the `redis` cargo feature). Treated as a secret (it may hold a password).
     #[serde(default)]
@@ -234,6 +285,81 @@ pub struct ReplayConfig {
     pub memory_capacity: Option<usize>,
 }
 
+/// One authentication requirement, in the terms of RFC 9470 (OAuth 2.0 Step Up
+/// Authentication Challenge): which `acr` values are accepted and how long ago the user may
+/// have authenticated. An ID-JAG that does not meet it is rejected as `acr_not_accepted` or
+/// `auth_time_too_old`, answered `insufficient_user_authentication` with this requirement
+/// as `acr_values` / `max_age` (see [`token_error_response`](super::token_error_response)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuthenticationRequirement {
+    /// The accepted `acr` (Authentication Context Class Reference) values, in order of
+    /// preference: the ID-JAG's `acr` claim must be one of them (compared exactly). Each is
+    /// 1 to 255 visible ASCII characters without space, `"` or `\`.
+    #[serde(default)]
+    pub acr_values: Option<Vec<String>>,
+    /// The longest time, in seconds, since the user last actively authenticated: the
+    /// ID-JAG must carry `auth_time`, and `now - auth_time` may exceed this by at most
+    /// `clock_skew_s`. At most 31 536 000 (a year); `0` means "just now" (within the skew).
+    #[serde(default)]
+    pub max_auth_age_s: Option<u64>,
+}
+
+impl AuthenticationRequirement {
+    /// Whether this requirement asks for nothing.
+    pub fn is_empty(&self) -> bool {
+        self.acr_values.is_none() && self.max_auth_age_s.is_none()
+    }
+}
+
+/// The user-authentication policy for sensitive servers ([`VerifierConfig::user_authentication`]):
+/// a requirement for every resource, and per-resource requirements that replace it.
+///
+/// ```json
+/// "user_authentication": {
+///   "acr_values": ["phr", "mfa"],
+///   "max_auth_age_s": 3600,
+///   "resources": {
+///     "https://mcp.example.com/admin": {"acr_values": ["phrh"], "max_auth_age_s": 300},
+///     "https://mcp.example.com/status": {}
+///   }
+/// }
+/// ```
+///
+/// A resource listed under `resources` gets exactly its own requirement (`{}` exempts it);
+/// every other resource gets the top-level one. An ID-JAG granting several resources must
+/// meet the requirement of each: its `acr` must be accepted by every one of them, and its
+/// `auth_time` must be within the smallest `max_auth_age_s`. Default: no requirement.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct UserAuthenticationConfig {
+    /// Accepted `acr` values for every resource without its own entry (see
+    /// [`AuthenticationRequirement::acr_values`]).
+    #[serde(default)]
+    pub acr_values: Option<Vec<String>>,
+    /// Longest authentication age for every resource without its own entry (see
+    /// [`AuthenticationRequirement::max_auth_age_s`]).
+    #[serde(default)]
+    pub max_auth_age_s: Option<u64>,
+    /// Per-resource requirements, keyed by a resource exactly as listed in
+    /// [`VerifierConfig::resources`]; each replaces the top-level requirement for its
+    /// resource.
+    #[serde(default)]
+    pub resources: BTreeMap<String, AuthenticationRequirement>,
+}
+
+impl UserAuthenticationConfig {
+    /// The requirement for every resource without its own entry.
+    pub fn default_requirement(&self) -> AuthenticationRequirement {
+        AuthenticationRequirement {
+            acr_values: self.acr_values.clone(),
+            max_auth_age_s: self.max_auth_age_s,
+        }
+    }
+}
+
 /// The verifier's configuration. Build it from JSON with [`VerifierConfig::from_json`], or in
 /// Rust with [`VerifierConfig::new`] and then set fields.
 ///
@@ -243,6 +369,8 @@ pub struct ReplayConfig {
 ///   "resources": ["https://mcp.example.com/mcp"],
 ///   "default_resource": "https://mcp.example.com/mcp",
 ///   "missing_resource": "use_default",
+///   "default_scope": "mcp:read",
+///   "client_scopes": {"agent-1": "mcp:read mcp:write"},
 ///   "trusted_idps": [
 ///     {"issuer": "https://idp.example.com", "jwks_uri": "https://idp.example.com/jwks"},
 ///     {"issuer": "https://login.example.org"}
@@ -251,6 +379,7 @@ pub struct ReplayConfig {
 ///   "clock_skew_s": 60,
 ///   "max_age_s": 300,
 ///   "max_lifetime_s": 600,
+///   "user_authentication": {"acr_values": ["phrh"], "max_auth_age_s": 900},
 ///   "replay": {"redis_url": "redis://127.0.0.1:6379/0"}
 /// }
 /// ```
@@ -279,6 +408,19 @@ pub struct VerifierConfig {
     /// `default_resource` is set and to `reject` otherwise.
     #[serde(default)]
     pub missing_resource: Option<MissingResourcePolicy>,
+    /// The scope an ID-JAG **without a `scope` claim** stands for (a space-delimited RFC 6749
+    /// §3.3 scope). Default: none — such an ID-JAG grants no scope at all, and a request
+    /// asking for one is rejected as `scope_not_granted` (`invalid_scope`): the requested
+    /// scope is never taken as the grant. Ignored when the ID-JAG has a `scope` claim (even
+    /// an empty one).
+    #[serde(default)]
+    pub default_scope: Option<Scope>,
+    /// Per-client allowed scopes (`{"client_id": "scope …"}`): when set, every grant is
+    /// capped by the authenticated client's entry, whether the scope comes from the ID-JAG or
+    /// from `default_scope`, and a client without an entry is granted no scope. Default: no
+    /// per-client cap.
+    #[serde(default)]
+    pub client_scopes: Option<BTreeMap<String, Scope>>,
     /// The identity providers whose ID-JAGs are accepted.
     pub trusted_idps: Vec<TrustedIdpConfig>,
     /// Accepted signature algorithms (default [`JwsAlgorithm::DEFAULT`]). HMAC algorithms are
@@ -307,7 +449,12 @@ pub struct VerifierConfig {
     /// triggers at most one refetch per interval, and a failed fetch is not retried sooner.
     #[serde(default = "default_refetch_interval")]
     pub jwks_refetch_interval_s: u64,
-    /// Replay store settings (default: in-memory).
+    /// Required authentication strength and recentness (`acr`, `auth_time`), globally and
+    /// per resource, for sensitive servers (default: none). See
+    /// [`UserAuthenticationConfig`].
+    #[serde(default)]
+    pub user_authentication: UserAuthenticationConfig,
+    /// Replay policy and store (default: single use, in memory).
     #[serde(default)]
     pub replay: ReplayConfig,
 }
@@ -339,6 +486,11 @@ pub(crate) const MAX_RESOURCES: usize = 64;
 const MAX_SKEW_S: u64 = 300;
 const MAX_WINDOW_S: u64 = 7 * 24 * 3600;
 const MIN_HMAC_SECRET: usize = 32;
+/// Most `acr_values` in one requirement, and the longest accepted value.
+const MAX_ACR_VALUES: usize = 32;
+const MAX_ACR_LEN: usize = 255;
+/// Longest `max_auth_age_s`: a year.
+const MAX_AUTH_AGE_S: u64 = 365 * 24 * 3600;
 
 /// The missing-resource policy once resolved.
 #[derive(Clone, Debug)]
@@ -356,6 +508,8 @@ impl VerifierConfig {
             resources,
             default_resource: None,
             missing_resource: None,
+            default_scope: None,
+            client_scopes: None,
             trusted_idps: Vec::new(),
             algorithms: default_algorithms(),
             clock_skew_s: default_skew(),
@@ -364,6 +518,7 @@ impl VerifierConfig {
             max_assertion_bytes: default_max_assertion_bytes(),
             jwks_cache_ttl_s: default_jwks_ttl(),
             jwks_refetch_interval_s: default_refetch_interval(),
+            user_authentication: UserAuthenticationConfig::default(),
             replay: ReplayConfig::default(),
         }
     }
@@ -423,6 +578,17 @@ impl VerifierConfig {
             }
             (None, None | Some(MissingResourcePolicy::Reject)) => ResolvedMissing::Reject,
         };
+        if self.default_scope.as_ref().is_some_and(Scope::is_empty) {
+            return Err(bad(
+                "default_scope",
+                "must name at least one scope (omit it to grant no scope to ID-JAGs without one)",
+            ));
+        }
+        if let Some(clients) = &self.client_scopes {
+            if clients.keys().any(String::is_empty) {
+                return Err(bad("client_scopes", "a client_id is empty"));
+            }
+        }
         if self.trusted_idps.is_empty() {
             return Err(bad("trusted_idps", "at least one trusted IdP is required"));
         }
@@ -497,6 +663,18 @@ impl VerifierConfig {
                 (None, None) => {}
             }
         }
+        let ua = &self.user_authentication;
+        check_requirement(&ua.default_requirement(), "user_authentication", &bad)?;
+        for (resource, req) in &ua.resources {
+            let key = format!("user_authentication.resources.{resource}");
+            if !self.resources.iter().any(|r| r == resource) {
+                return Err(bad(
+                    &key,
+                    "not one of `resources` (spell it exactly as listed there)",
+                ));
+            }
+            check_requirement(req, &key, &bad)?;
+        }
         let r = &self.replay;
         if r.redis_url.is_some() {
             if r.memory_capacity.is_some() {
@@ -533,6 +711,47 @@ impl VerifierConfig {
         }
         Ok(missing)
     }
+}
+
+fn check_requirement(
+    req: &AuthenticationRequirement,
+    key: &str,
+    bad: &dyn Fn(&str, &str) -> Error,
+) -> Result<()> {
+    if let Some(values) = &req.acr_values {
+        let key = format!("{key}.acr_values");
+        if values.is_empty() {
+            return Err(bad(
+                &key,
+                "must list at least one value (omit it to accept any `acr`)",
+            ));
+        }
+        if values.len() > MAX_ACR_VALUES {
+            return Err(bad(&key, "lists more than 32 values"));
+        }
+        for (i, v) in values.iter().enumerate() {
+            let ok = !v.is_empty()
+                && v.len() <= MAX_ACR_LEN
+                && v.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+            if !ok {
+                return Err(bad(
+                    &format!("{key}[{i}]"),
+                    "must be 1 to 255 visible ASCII characters without space, `\"` or `\\`",
+                ));
+            }
+            if values[..i].contains(v) {
+                return Err(bad(&format!("{key}[{i}]"), "is listed twice"));
+            }
+        }
+    }
+    if req.max_auth_age_s.is_some_and(|m| m > MAX_AUTH_AGE_S) {
+        return Err(bad(
+            &format!("{key}.max_auth_age_s"),
+            "must be at most 31536000 (a year)",
+        ));
+    }
+    Ok(())
 }
 
 fn check_issuer(issuer: &str) -> std::result::Result<(), String> {
@@ -655,6 +874,20 @@ mod tests {
                 serde_json::json!({"jwks_cache_ttl_s": 5}),
                 "jwks_cache_ttl_s",
             ),
+            (serde_json::json!({"default_scope": ""}), "default_scope"),
+            (
+                serde_json::json!({"default_scope": "a\tb"}),
+                "default_scope",
+            ),
+            (serde_json::json!({"default_scope": ["a"]}), "default_scope"),
+            (
+                serde_json::json!({"client_scopes": {"": "a"}}),
+                "client_scopes",
+            ),
+            (
+                serde_json::json!({"client_scopes": {"c": "a \"b\""}}),
+                "client_scopes.c",
+            ),
         ];
         for (patch, key) in cases {
             let mut v = base();
@@ -707,6 +940,116 @@ mod tests {
             a.push(first);
         }
         assert!(err_of(dup).message().contains("trusted_idps[1].issuer"));
+    }
+
+    #[test]
+    fn scope_policy_keys() {
+        let c = VerifierConfig::from_json(&base().to_string()).expect("valid");
+        assert!(c.default_scope.is_none() && c.client_scopes.is_none());
+        let mut v = base();
+        v["default_scope"] = "mcp:write  mcp:read".into();
+        v["client_scopes"] = serde_json::json!({"c1": "mcp:read", "c2": ""});
+        let c = VerifierConfig::from_json(&v.to_string()).expect("valid");
+        assert_eq!(
+            c.default_scope.as_ref().map(Scope::as_str),
+            Some("mcp:read mcp:write")
+        );
+        let clients = c.client_scopes.expect("clients");
+        assert_eq!(clients["c1"].as_str(), "mcp:read");
+        assert!(clients["c2"].is_empty());
+    }
+
+    #[test]
+    fn user_authentication_keys() {
+        let c = VerifierConfig::from_json(&base().to_string()).expect("valid");
+        assert_eq!(c.user_authentication, UserAuthenticationConfig::default());
+        assert!(c.user_authentication.default_requirement().is_empty());
+        let mut v = base();
+        v["user_authentication"] = serde_json::json!({
+            "acr_values": ["phrh", "urn:acme:mfa"], "max_auth_age_s": 0,
+            "resources": {"https://mcp.example.com/mcp": {"max_auth_age_s": 300}}
+        });
+        let c = VerifierConfig::from_json(&v.to_string()).expect("valid");
+        let ua = &c.user_authentication;
+        assert_eq!(ua.max_auth_age_s, Some(0));
+        assert_eq!(
+            ua.resources["https://mcp.example.com/mcp"],
+            AuthenticationRequirement {
+                acr_values: None,
+                max_auth_age_s: Some(300)
+            }
+        );
+        let cases: Vec<(serde_json::Value, &str)> = vec![
+            (
+                serde_json::json!({"acr_values": []}),
+                "user_authentication.acr_values",
+            ),
+            (
+                serde_json::json!({"acr_values": ["a b"]}),
+                "user_authentication.acr_values[0]",
+            ),
+            (
+                serde_json::json!({"acr_values": ["ok", "q\"uote"]}),
+                "user_authentication.acr_values[1]",
+            ),
+            (
+                serde_json::json!({"acr_values": ["x", ""]}),
+                "user_authentication.acr_values[1]",
+            ),
+            (
+                serde_json::json!({"acr_values": ["x", "x"]}),
+                "user_authentication.acr_values[1]",
+            ),
+            (
+                serde_json::json!({"acr_values": ["é"]}),
+                "user_authentication.acr_values[0]",
+            ),
+            (
+                serde_json::json!({"max_auth_age_s": 31_536_001u64}),
+                "user_authentication.max_auth_age_s",
+            ),
+            (
+                serde_json::json!({"max_auth_age_s": -1}),
+                "user_authentication.max_auth_age_s",
+            ),
+            (serde_json::json!({"max_age_s": 5}), "max_age_s"),
+            (
+                serde_json::json!({"resources": {"https://mcp.example.com/other": {}}}),
+                "user_authentication.resources.https://mcp.example.com/other",
+            ),
+            (
+                serde_json::json!({"resources": {"https://mcp.example.com/mcp": {"acr_values": []}}}),
+                "user_authentication.resources.https://mcp.example.com/mcp.acr_values",
+            ),
+            (
+                serde_json::json!({"resources": {"https://mcp.example.com/mcp": {"acr": ["x"]}}}),
+                "acr",
+            ),
+        ];
+        for (ua, key) in cases {
+            let mut v = base();
+            v["user_authentication"] = ua.clone();
+            let e = err_of(v);
+            assert_eq!(e.kind(), ErrorKind::Configuration, "{ua}");
+            assert!(e.message().contains(key), "{key}: {e}");
+        }
+    }
+
+    #[test]
+    fn replay_policy_key() {
+        let c = VerifierConfig::from_json(&base().to_string()).expect("valid");
+        assert_eq!(c.replay.policy, ReplayPolicy::SingleUse);
+        let mut v = base();
+        v["replay"] = serde_json::json!({"policy": "until_exp", "memory_capacity": 10});
+        let c = VerifierConfig::from_json(&v.to_string()).expect("valid");
+        assert_eq!(c.replay.policy, ReplayPolicy::UntilExp);
+        assert_eq!(c.replay.policy.to_string(), "until_exp");
+        for bad in ["reuse", "UNTIL_EXP", ""] {
+            let mut v = base();
+            v["replay"] = serde_json::json!({"policy": bad});
+            let e = err_of(v);
+            assert!(e.message().contains("replay.policy"), "{e}");
+        }
     }
 
     #[test]

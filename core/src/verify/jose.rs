@@ -2,7 +2,7 @@
 //! member names (RFC 7519 §4 lets a parser either reject them or take the last one; taking one
 //! silently is how two components end up disagreeing about a claim, so we reject).
 
-use super::RejectReason;
+use super::reason::RejectReason;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};

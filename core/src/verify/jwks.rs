@@ -4,10 +4,12 @@
 //! replaces the previous one entirely, so a key rotated out is gone after the next fetch (no
 //! rollback). Fetches are coalesced (concurrent misses wait for the one in flight) and rate
 //! limited (at most one per `jwks_refetch_interval_s`, successful or not), so a flood of
-//! unknown `kid`s cannot become a flood of fetches.
+//! unknown `kid`s cannot become a flood of fetches. A lookup that finds its key in a fresh
+//! cached set never waits: only misses wait for a fetch in flight. The cache lock is never
+//! held during a fetch (nor while waiting for one).
 
 use super::config::JwsAlgorithm;
-use super::{RejectReason, Rejection};
+use super::reason::{RejectReason, Rejection};
 use crate::client::Client;
 use crate::clock::SharedClock;
 use crate::error::{sanitize_server_text, Action, Error, ErrorKind, Step};
@@ -375,8 +377,24 @@ impl IdpKeys {
         let mut waited = false;
         let mut st = self.lock();
         loop {
+            let now = policy.clock.now_millis();
+            let fresh = st.keys.is_some() && now < st.fresh_until_ms;
+            // A fresh cached key answers at once, even while a refetch (for some other,
+            // unknown `kid`) is in flight: only a miss waits for the fetch.
+            if fresh {
+                if let Some(set) = &st.keys {
+                    match set.lookup(kid, alg) {
+                        Lookup::Found(k) => return Ok(k),
+                        Lookup::Unusable => {
+                            return Err(self.unknown_key(kid, alg, "no fitting key"))
+                        }
+                        Lookup::NotFound => {} // a refetch may find it
+                    }
+                }
+            }
             if st.in_flight {
-                // Coalesce: wait for the fetch in flight, then decide with its result.
+                // Coalesce: wait for the fetch in flight, then decide with its result. The
+                // lock is released while waiting.
                 let generation = st.generation;
                 let (guard, timeout) = self
                     .fetched
@@ -395,32 +413,17 @@ impl IdpKeys {
                 waited = true;
                 continue;
             }
-            let now = policy.clock.now_millis();
             let recently = st
                 .last_attempt_ms
                 .is_some_and(|t| now.saturating_sub(t) < policy.min_interval_ms);
-            let fresh = st.keys.is_some() && now < st.fresh_until_ms;
-            if fresh {
-                if let Some(set) = &st.keys {
-                    match set.lookup(kid, alg) {
-                        Lookup::Found(k) => return Ok(k),
-                        Lookup::Unusable => {
-                            return Err(self.unknown_key(kid, alg, "no fitting key"))
-                        }
-                        Lookup::NotFound if waited || recently => {
-                            // The refetch that could have found the key failed: that is a
-                            // transport problem, not evidence against the token.
-                            if let Some(f) = &st.last_error {
-                                return Err(KeyError::Fetch(f.to_error()));
-                            }
-                            return Err(self.unknown_key(kid, alg, "refetch rate-limited"));
-                        }
-                        Lookup::NotFound => {} // refetch below
-                    }
-                }
-            } else if waited || recently {
+            if waited || recently {
+                // The refetch that could have found the key failed: that is a transport
+                // problem, not evidence against the token.
                 if let Some(f) = &st.last_error {
                     return Err(KeyError::Fetch(f.to_error()));
+                }
+                if fresh {
+                    return Err(self.unknown_key(kid, alg, "refetch rate-limited"));
                 }
                 // No error but not fresh either (the clock moved backwards): use what we have.
                 return match st.keys.as_ref().map(|s| s.lookup(kid, alg)) {

@@ -1,10 +1,22 @@
-//! Single-use `jti` enforcement (EMA §7.4.2; SPEC §2.G item 12, §4.2 item 6).
+//! Single-use `jti` enforcement (EMA §7.4.2).
 //!
 //! The verifier calls [`ReplayStore::check_and_insert`] once, after every other check has
-//! passed, with a key derived from (`iss`, `jti`) and the time until which the key must be
-//! remembered (`exp` + clock skew). The operation is atomic insert-if-absent. A store that
+//! passed, with a key derived from (`iss`, `jti`) and the Unix second from which the key may
+//! be forgotten. That second is strictly after the last one at which the ID-JAG can be
+//! accepted (`exp + clock_skew_s`), with a further `clock_skew_s` of margin for replicas
+//! whose clocks differ — so a used ID-JAG is rejected as `replayed` at every instant it
+//! would otherwise be accepted. The operation is atomic insert-if-absent. A store that
 //! cannot answer fails closed: the verification fails with a non-rejection error (the
 //! assertion is neither accepted nor reported as forged).
+//!
+//! The store does the same under both replay policies ([`ReplayPolicy`]): it only records
+//! and answers "first time or not". Under `single_use` the verifier rejects a pair already
+//! recorded; under the weaker `until_exp` it accepts it and reports
+//! [`VerifiedGrant::first_use`] `false` — so every replica sharing the store agrees on which
+//! presentation was the first, and a store outage still fails closed.
+//!
+//! [`ReplayPolicy`]: super::ReplayPolicy
+//! [`VerifiedGrant::first_use`]: super::VerifiedGrant::first_use
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Action, Error, ErrorKind, Result, Step};
@@ -19,9 +31,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// of an authorization server must share one), and must fail closed: return `Err` when they
 /// cannot tell, never `Ok(true)`.
 pub trait ReplayStore: Send + Sync {
-    /// Inserts `key` unless it is present and unexpired. Returns `Ok(true)` when the key was
-    /// fresh (now recorded until `expires_at_unix`, Unix seconds) and `Ok(false)` when it was
-    /// already recorded (a replay).
+    /// Inserts `key` unless it is present. Returns `Ok(true)` when the key was absent (and
+    /// is now recorded) and `Ok(false)` when it was already recorded (a replay).
+    ///
+    /// `expires_at_unix` (Unix seconds) is **exclusive**: the key must be reported present
+    /// at every instant before the start of that second (`now < expires_at_unix`), and may
+    /// be forgotten from then on. A store keyed on a relative TTL must not round it down.
     fn check_and_insert(&self, key: &str, expires_at_unix: i64) -> Result<bool>;
 }
 
@@ -71,7 +86,7 @@ impl Shard {
 /// such as `RedisReplayStore` (cargo feature `redis`). When the store is full of unexpired
 /// entries it fails closed with an [`ErrorKind::Internal`] error (action `retry`) instead of
 /// forgetting a `jti`; size `capacity` for the peak number of ID-JAGs accepted per
-/// `max_lifetime_s + clock_skew_s`. Stores of 8192 keys or more are split into up to 16
+/// `max_lifetime_s + 2 × clock_skew_s` (how long the verifier keeps each `jti`). Stores of 8192 keys or more are split into up to 16
 /// shards of `capacity / shards` keys each, so "full" may come slightly before `capacity`.
 pub struct InMemoryReplayStore {
     shards: Vec<Mutex<Shard>>,
@@ -142,14 +157,16 @@ fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 
 impl ReplayStore for InMemoryReplayStore {
     fn check_and_insert(&self, key: &str, expires_at_unix: i64) -> Result<bool> {
+        // A key is present while `now < expires_at` (exclusive, see the trait).
         let now = self.clock.now_secs();
         let mut shard = lock(self.shard(key));
-        if shard.live.get(key).is_some_and(|exp| *exp > now) {
+        if shard.live.get(key).is_some_and(|exp| now < *exp) {
             return Ok(false);
         }
         shard.purge(now);
         if expires_at_unix <= now {
-            // Nothing to remember: it would expire immediately.
+            // Nothing to remember: it may be forgotten already (the verifier never asks
+            // this for a token it accepts).
             return Ok(true);
         }
         if shard.live.len() >= self.per_shard && !shard.live.contains_key(key) {
@@ -193,7 +210,9 @@ mod redis_store {
     /// (cargo feature `redis`).
     ///
     /// Each check is one `SET <prefix><key> 1 NX PX <ttl>`: atomic insert-if-absent with
-    /// expiry. Connection, timeout and protocol errors are [`ErrorKind::Transport`] /
+    /// expiry. The TTL is the time left until `expires_at_unix` by the store's clock, in
+    /// milliseconds, never rounded down (at least one second): Redis forgets the key no
+    /// earlier than the verifier stops accepting the ID-JAG. Connection, timeout and protocol errors are [`ErrorKind::Transport`] /
     /// [`ErrorKind::Timeout`] errors (action `retry`): the verification fails closed.
     /// `rediss://` (TLS) URLs are not supported by this build.
     pub struct RedisReplayStore {

@@ -226,6 +226,12 @@ pub fn config_json(idp_keys: &[&TestKey], idp2_keys: &[&TestKey], extra: Value) 
     v
 }
 
+/// Sets `clock` to `unix_ms` milliseconds.
+pub fn set_millis(clock: &ManualClock, unix_ms: i64) {
+    clock.set_secs(unix_ms.div_euclid(1000));
+    clock.advance(Duration::from_millis(unix_ms.rem_euclid(1000) as u64));
+}
+
 pub fn verifier(config: &Value, clock: &ManualClock) -> IdJagVerifier {
     let cfg = VerifierConfig::from_json(&config.to_string()).unwrap();
     IdJagVerifier::builder(cfg)

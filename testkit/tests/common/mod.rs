@@ -61,14 +61,23 @@ impl Http {
             .max_redirects(0)
             .max_redirects_will_error(false)
             .timeout_global(Some(std::time::Duration::from_secs(20)));
-        if let Some(pem) = ca {
-            let cert = ureq::tls::Certificate::from_pem(pem.as_bytes()).expect("ca pem");
-            cfg = cfg.tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
-                    .build(),
-            );
-        }
+        // ureq has rustls without a provider (the workspace links aws-lc-rs only) and no
+        // built-in roots: trust the kit's CA, or nothing.
+        let roots = match ca {
+            Some(pem) => ureq::tls::RootCerts::new_with_certs(&[ureq::tls::Certificate::from_pem(
+                pem.as_bytes(),
+            )
+            .expect("ca pem")]),
+            None => ureq::tls::RootCerts::Specific(std::sync::Arc::new(Vec::new())),
+        };
+        cfg = cfg.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(roots)
+                .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                    rustls::crypto::aws_lc_rs::default_provider(),
+                ))
+                .build(),
+        );
         Http {
             agent: cfg.build().into(),
         }
