@@ -3,13 +3,15 @@
 //! and `tools/list` with the token; then a second `access_token` served from the cache.
 
 use crate::mcp::McpClient;
-use crate::output::{human_time, ms, now_secs, step_json, step_line, Trace};
+use crate::output::{
+    human_time, ms, now_secs, print_json, say, step_json, step_line, Failure, Trace,
+};
 use idjag::{Error, ErrorKind, Session, SessionConfig, Step};
 use idjag_testkit::TestKit;
 use serde_json::{json, Value};
 use std::time::Instant;
 
-pub fn run(json_out: bool, verbose: bool) -> Result<(), Error> {
+pub fn run(json_out: bool, verbose: bool) -> Result<(), Failure> {
     let kit = TestKit::try_start_with(idjag_testkit::Options::default()).map_err(|e| {
         Error::new(
             ErrorKind::Transport,
@@ -23,6 +25,7 @@ pub fn run(json_out: bool, verbose: bool) -> Result<(), Error> {
         "idp": {"issuer": kit.idp_issuer(), "client_id": idp.client_id, "client_secret": idp.client_secret},
         "subject_token": kit.mint_id_token("alice"),
         "client": {"client_id": client.client_id, "client_secret": client.client_secret},
+        "client_issuers": [kit.as_issuer()],
     });
     let trace = Trace::new(verbose && !json_out);
     let session = Session::builder(SessionConfig::from_json(&config.to_string())?)
@@ -30,16 +33,18 @@ pub fn run(json_out: bool, verbose: bool) -> Result<(), Error> {
         .build()?;
 
     if !json_out {
-        println!("idjag demo — MCP Enterprise-Managed Authorization (ID-JAG) on loopback");
-        println!("  IdP          {}", kit.idp_issuer());
-        println!("  AS           {}", kit.as_issuer());
-        println!("  MCP server   {}", kit.mcp_url());
-        println!("  user         alice (signed in at the IdP: the client holds her ID token)");
-        println!();
+        say!("idjag demo — MCP Enterprise-Managed Authorization (ID-JAG) on loopback");
+        say!("  IdP          {}", kit.idp_issuer());
+        say!("  AS           {}", kit.as_issuer());
+        say!("  MCP server   {}", kit.mcp_url());
+        say!("  user         alice (signed in at the IdP: the client holds her ID token)");
+        say!("");
     }
 
     let started = Instant::now();
-    let token = session.access_token(kit.mcp_url())?;
+    let token = session
+        .access_token(kit.mcp_url())
+        .map_err(|e| trace.failure(e, kit.mcp_url()))?;
     let token_ms = ms(started.elapsed());
     let flow_steps = trace.len();
 
@@ -48,9 +53,12 @@ pub fn run(json_out: bool, verbose: bool) -> Result<(), Error> {
         token.access_token.expose_secret().to_string(),
         trace.clone(),
     );
-    let init = mcp.initialize()?;
-    let tools = mcp.request("tools/list", json!({}))?;
-    let whoami = mcp.request("tools/call", json!({"name": "whoami", "arguments": {}}))?;
+    let fail = |e: Error| Failure::from(e).with_url(Some(kit.mcp_url().to_string()));
+    let init = mcp.initialize().map_err(fail)?;
+    let tools = mcp.request("tools/list", json!({})).map_err(fail)?;
+    let whoami = mcp
+        .request("tools/call", json!({"name": "whoami", "arguments": {}}))
+        .map_err(fail)?;
     let tool_names: Vec<Value> = tools["tools"]
         .as_array()
         .map(|a| a.iter().map(|t| t["name"].clone()).collect())
@@ -58,7 +66,9 @@ pub fn run(json_out: bool, verbose: bool) -> Result<(), Error> {
 
     let before_cached = trace.len();
     let started = Instant::now();
-    let again = session.access_token(kit.mcp_url())?;
+    let again = session
+        .access_token(kit.mcp_url())
+        .map_err(|e| trace.failure(e, kit.mcp_url()))?;
     let cached_us = started.elapsed().as_secs_f64() * 1e6;
     let cached_requests = trace.len() - before_cached;
     let same = again.access_token.expose_secret() == token.access_token.expose_secret();
@@ -66,9 +76,7 @@ pub fn run(json_out: bool, verbose: bool) -> Result<(), Error> {
     let steps = trace.snapshot();
 
     if json_out {
-        println!(
-            "{}",
-            json!({
+        print_json(&json!({
                 "ok": true,
                 "servers": {"idp": kit.idp_issuer(), "as": kit.as_issuer(), "mcp": kit.mcp_url()},
                 "steps": steps.iter().map(step_json).collect::<Vec<_>>(),
@@ -80,46 +88,45 @@ pub fn run(json_out: bool, verbose: bool) -> Result<(), Error> {
                 "whoami": whoami.get("content"),
                 "cached": {"requests": cached_requests, "same_token": same, "micros": cached_us},
                 "token_ms": token_ms,
-            })
-        );
+        }));
         return Ok(());
     }
 
-    println!(
+    say!(
         "1. access_token({}) — {} HTTP exchanges in {token_ms} ms:",
         kit.mcp_url(),
         flow_steps
     );
     for (i, e) in steps.iter().take(flow_steps).enumerate() {
-        println!("   {:>2}. {}", i + 1, step_line(e));
+        say!("   {:>2}. {}", i + 1, step_line(e));
     }
-    println!();
-    println!("2. the ID-JAG the IdP issued (decoded; the token itself is never printed):");
+    say!("");
+    say!("2. the ID-JAG the IdP issued (decoded; the token itself is never printed):");
     let now = now_secs();
     for (k, v) in &claims {
         match (k.as_str(), v.as_i64()) {
-            ("exp" | "iat" | "nbf", Some(t)) => println!("   {k:<10} {}", human_time(t, now)),
-            _ => println!("   {k:<10} {v}"),
+            ("exp" | "iat" | "nbf", Some(t)) => say!("   {k:<10} {}", human_time(t, now)),
+            _ => say!("   {k:<10} {v}"),
         }
     }
-    println!();
-    println!(
+    say!("");
+    say!(
         "3. access token: {} for {}, scope `{}`, expires {}",
         token.token_type,
         token.resource,
         token.scope.as_deref().unwrap_or("-"),
         human_time(token.expires_at, now)
     );
-    println!();
-    println!("4. MCP with the token:");
+    say!("");
+    say!("4. MCP with the token:");
     for (i, e) in steps.iter().skip(flow_steps).enumerate() {
-        println!("   {:>2}. {}", i + 1, step_line(e));
+        say!("   {:>2}. {}", i + 1, step_line(e));
     }
-    println!(
+    say!(
         "   server: {}",
         init["serverInfo"]["name"].as_str().unwrap_or("?")
     );
-    println!(
+    say!(
         "   tools:  {}",
         tool_names
             .iter()
@@ -128,15 +135,15 @@ pub fn run(json_out: bool, verbose: bool) -> Result<(), Error> {
             .join(", ")
     );
     if let Some(text) = whoami["content"][0]["text"].as_str() {
-        println!("   whoami: {text}");
+        say!("   whoami: {text}");
     }
-    println!();
-    println!(
+    say!("");
+    say!(
         "5. access_token again: served from the cache, {cached_requests} requests, {:.1} µs{}",
         cached_us,
         if same { ", same token" } else { "" }
     );
-    println!();
-    println!("ok");
+    say!("");
+    say!("ok");
     Ok(())
 }

@@ -1,8 +1,10 @@
-//! `idjag discover URL`: the PRM → AS metadata → IdP metadata chain and a verdict.
+//! `idjag discover URL [--idp ISSUER]`: the core's assessment of an MCP server
+//! ([`idjag::assess`]), printed as a report with a verdict, or as JSON.
 
-use crate::output::{step_json, Trace};
-use idjag::{urn, AuthorizationServerMetadata, Client, Error, ResourceMatch};
-use serde_json::{json, Value};
+use crate::output::{print_json, say, step_json, Failure, Trace};
+use idjag::assess::{assess, AssessOptions, Assessment, CheckStatus};
+use idjag::{AuthorizationServerMetadata, Client, CredentialRoute, Error, SessionConfig, Step};
+use serde_json::Value;
 
 fn list(v: &Option<Vec<String>>) -> String {
     match v {
@@ -12,168 +14,187 @@ fn list(v: &Option<Vec<String>>) -> String {
     }
 }
 
-fn as_verdict(m: &AuthorizationServerMetadata) -> (bool, Vec<String>) {
-    let mut notes = Vec::new();
-    let profile = m.supports_id_jag_profile();
-    let jwt_bearer = m.supports_jwt_bearer();
-    if profile {
-        notes.push("advertises the id-jag grant profile".to_string());
-    } else {
-        notes.push("does not advertise authorization_grant_profiles_supported id-jag".to_string());
+fn mark(s: CheckStatus) -> &'static str {
+    match s {
+        CheckStatus::Pass => "✓",
+        CheckStatus::Warn => "!",
+        CheckStatus::Fail => "✗",
+        _ => "?",
     }
-    if jwt_bearer {
-        notes.push("supports the jwt-bearer grant".to_string());
-    } else {
-        notes.push("does not list the jwt-bearer grant type".to_string());
-    }
-    if profile && !jwt_bearer {
-        notes.push("inconsistent: the id-jag profile requires jwt-bearer in grant_types_supported (SPEC §2.K)".into());
-    }
-    if m.token_endpoint.is_none() {
-        notes.push("no token_endpoint".into());
-    }
-    let methods = m
-        .token_endpoint_auth_methods_supported
-        .clone()
-        .unwrap_or_else(|| vec!["client_secret_basic".into()]);
-    notes.push(format!("client authentication: {}", methods.join(", ")));
-    (
-        m.supports_enterprise_managed_authorization() && m.token_endpoint.is_some(),
-        notes,
-    )
 }
 
-pub fn run(url: &str, idp: Option<&str>, json_out: bool, verbose: bool) -> Result<(), Error> {
+fn metadata_lines(m: &AuthorizationServerMetadata) {
+    say!(
+        "  token_endpoint  {}",
+        m.token_endpoint.as_deref().unwrap_or("-")
+    );
+    say!("  grant types     {}", list(&m.grant_types_supported));
+    say!(
+        "  grant profiles  {}",
+        list(&m.authorization_grant_profiles_supported)
+    );
+    say!("  client auth     {}", m.auth_methods().join(", "));
+}
+
+fn report(a: &Assessment) {
+    say!("MCP server      {}", a.server_url);
+    if let Some(c) = &a.challenge {
+        if c.www_authenticate {
+            say!(
+                "challenge       HTTP {}, WWW-Authenticate resource_metadata={} scope={}{}",
+                c.status,
+                c.resource_metadata.as_deref().unwrap_or("-"),
+                c.scope.as_deref().unwrap_or("-"),
+                c.error
+                    .as_deref()
+                    .map(|e| format!(" error={e}"))
+                    .unwrap_or_default()
+            );
+        } else {
+            say!(
+                "challenge       HTTP {}, no WWW-Authenticate header",
+                c.status
+            );
+        }
+    }
+    if let (Some(url), Some(prm)) = (&a.resource_metadata_url, &a.resource_metadata) {
+        say!("PRM             {url}");
+        say!("  resource      {}", prm.resource);
+        say!("  auth servers  {}", prm.authorization_servers.join(", "));
+        say!("  scopes        {}", list(&prm.scopes_supported));
+    }
+    for s in &a.authorization_servers {
+        say!(
+            "AS              {}{}",
+            s.issuer,
+            if s.selected { "  (selected)" } else { "" }
+        );
+        if let Some(m) = &s.metadata {
+            metadata_lines(m);
+        }
+    }
+    if let Some(idp) = &a.idp {
+        say!("IdP             {}", idp.issuer);
+        if let Some(m) = &idp.metadata {
+            say!(
+                "  token_endpoint  {}",
+                m.token_endpoint.as_deref().unwrap_or("-")
+            );
+            say!(
+                "  token exchange advertised: {}",
+                idp.token_exchange_advertised
+            );
+            say!(
+                "  id-jag advertised: {} (absence is not proof of non-support)",
+                idp.id_jag_advertised
+            );
+        }
+    }
+    say!("checks");
+    let mut last_url = None;
+    for c in &a.checks {
+        if last_url != Some(&c.url) {
+            say!("  {}", c.url);
+            last_url = Some(&c.url);
+        }
+        let kind = c.kind.map(|k| format!(" [{k}]")).unwrap_or_default();
+        say!("    {} {:<30} {}{kind}", mark(c.status), c.id, c.message);
+    }
+    say!(
+        "verdict         {} {}",
+        if a.ok { "✓" } else { "✗" },
+        a.summary
+    );
+}
+
+pub fn run(
+    url: &str,
+    idp: Option<&str>,
+    config: Option<&str>,
+    json_out: bool,
+    verbose: bool,
+) -> Result<(), Failure> {
+    let session_config = match config {
+        Some(c) => Some(SessionConfig::from_json(&crate::input::config(
+            crate::input::source(Some(c), "configuration"),
+        )?)?),
+        None => None,
+    };
     let trace = Trace::new(verbose);
     let client = Client::builder().on_event(trace.hook()).build()?;
-    let challenge = client.probe(url)?;
-    let (prm_url, prm) = client.protected_resource_metadata(
-        url,
-        challenge
+    let options = AssessOptions {
+        idp_issuer: idp
+            .map(str::to_string)
+            .or_else(|| session_config.as_ref().and_then(|c| c.idp.issuer.clone())),
+        resource_match: session_config
             .as_ref()
-            .and_then(|c| c.resource_metadata.as_deref()),
-        ResourceMatch::Exact,
-    )?;
-    let mut servers = Vec::new();
-    let mut supported = false;
-    for issuer in &prm.authorization_servers {
-        match client.authorization_server_metadata(issuer) {
-            Ok(m) => {
-                let (ok, notes) = as_verdict(&m);
-                supported |= ok;
-                servers.push(json!({"issuer": issuer, "ok": ok, "metadata": &*m, "notes": notes}));
-            }
-            Err(e) => servers.push(
-                json!({"issuer": issuer, "ok": false, "error": e.to_string(), "code": e.code()}),
-            ),
-        }
-    }
-    let idp_json = match idp {
-        None => Value::Null,
-        Some(i) => match client.authorization_server_metadata(i) {
-            Ok(m) => {
-                let te = m.supports_token_exchange();
-                let idjag = m
-                    .identity_chaining_requested_token_types_supported
-                    .as_ref()
-                    .is_some_and(|l| l.iter().any(|t| t == urn::TOKEN_TYPE_ID_JAG));
-                json!({"issuer": i, "ok": m.token_endpoint.is_some(), "metadata": &*m,
-                       "token_exchange_advertised": te, "id_jag_advertised": idjag})
-            }
-            Err(e) => json!({"issuer": i, "ok": false, "error": e.to_string(), "code": e.code()}),
-        },
+            .map(|c| c.resource_match)
+            .unwrap_or_default(),
     };
-    if json_out {
-        println!(
-            "{}",
-            json!({
-                "server": url,
-                "challenge": challenge.as_ref().map(|c| json!({"resource_metadata": c.resource_metadata, "scope": c.scope, "error": c.error})),
-                "resource_metadata_url": prm_url,
-                "resource_metadata": &*prm,
-                "authorization_servers": servers,
-                "idp": idp_json,
-                "supported": supported,
-                "steps": trace.snapshot().iter().map(step_json).collect::<Vec<_>>(),
-            })
+    let a = assess(&client, url, &options);
+    // Which credentials the configuration would send where (the core's routing rule).
+    let routes: Vec<CredentialRoute> = session_config
+        .as_ref()
+        .map(|c| {
+            a.authorization_servers
+                .iter()
+                .map(|s| c.credential_route(&s.issuer))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut doc = match serde_json::to_value(&a) {
+        Ok(Value::Object(m)) => m,
+        _ => {
+            return Err(
+                Error::internal(Step::Discovery, "could not serialize the assessment").into(),
+            )
+        }
+    };
+    if session_config.is_some() {
+        doc.insert(
+            "credentials".into(),
+            serde_json::to_value(&routes).unwrap_or(Value::Null),
         );
-        return if supported {
-            Ok(())
-        } else {
-            Err(Error::new(
-                idjag::ErrorKind::NotSupported,
-                idjag::Step::Discovery,
-                "no authorization server of this MCP server supports enterprise-managed authorization",
-            ))
-        };
     }
-    println!("MCP server      {url}");
-    match &challenge {
-        Some(c) => println!(
-            "challenge       401/403 resource_metadata={} scope={}",
-            c.resource_metadata.as_deref().unwrap_or("-"),
-            c.scope.as_deref().unwrap_or("-")
-        ),
-        None => println!("challenge       none (the server answered without asking for a token)"),
-    }
-    println!("PRM             {prm_url}");
-    println!("  resource      {}", prm.resource);
-    println!("  auth servers  {}", prm.authorization_servers.join(", "));
-    println!("  scopes        {}", list(&prm.scopes_supported));
-    for s in &servers {
-        println!("AS              {}", s["issuer"].as_str().unwrap_or("?"));
-        if let Some(err) = s["error"].as_str() {
-            println!("  ✗ {err}");
-            continue;
-        }
-        let m = &s["metadata"];
-        println!(
-            "  token_endpoint  {}",
-            m["token_endpoint"].as_str().unwrap_or("-")
-        );
-        for n in s["notes"].as_array().into_iter().flatten() {
-            println!("  - {}", n.as_str().unwrap_or(""));
-        }
-    }
-    if !idp_json.is_null() {
-        println!(
-            "IdP             {}",
-            idp_json["issuer"].as_str().unwrap_or("?")
-        );
-        if let Some(err) = idp_json["error"].as_str() {
-            println!("  ✗ {err}");
-        } else {
-            println!(
-                "  token_endpoint  {}",
-                idp_json["metadata"]["token_endpoint"]
-                    .as_str()
-                    .unwrap_or("-")
-            );
-            println!(
-                "  token exchange advertised: {}",
-                idp_json["token_exchange_advertised"]
-            );
-            println!(
-                "  id-jag advertised: {} (absence is not proof of non-support)",
-                idp_json["id_jag_advertised"]
-            );
-        }
-    }
-    println!(
-        "verdict         {}",
-        if supported {
-            "✓ supports enterprise-managed authorization"
-        } else {
-            "✗ no authorization server supports enterprise-managed authorization"
-        }
+    doc.insert(
+        "steps".into(),
+        trace.snapshot().iter().map(step_json).collect(),
     );
-    if supported {
-        Ok(())
-    } else {
-        Err(Error::new(
-            idjag::ErrorKind::NotSupported,
-            idjag::Step::Discovery,
-            "no authorization server of this MCP server supports enterprise-managed authorization",
-        ))
+    if !json_out {
+        report(&a);
+        for r in &routes {
+            say!(
+                "credentials     {} {} → {}: {}",
+                if r.allowed { "✓" } else { "✗" },
+                match (&r.client_id, r.source) {
+                    (Some(id), source) => format!(
+                        "client `{id}` (from `{source}`{})",
+                        if r.shared_secret {
+                            ", shared secret"
+                        } else {
+                            ""
+                        }
+                    ),
+                    (None, _) => "no credentials".to_string(),
+                },
+                r.issuer,
+                r.reason
+            );
+        }
+    }
+    match &a.error {
+        None => {
+            if json_out {
+                print_json(&Value::Object(doc));
+            }
+            Ok(())
+        }
+        Some(f) => {
+            let mut failure = Failure::from(f.error.clone()).with_url(Some(f.url.clone()));
+            if json_out {
+                failure = failure.with_members(doc);
+            }
+            Err(failure)
+        }
     }
 }

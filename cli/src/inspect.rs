@@ -1,58 +1,60 @@
-//! `idjag inspect JWT`.
+//! `idjag inspect [JWT]`.
 
-use crate::output::{human_time, now_secs};
+use crate::input;
+use crate::output::{human_time, now_secs, print_json, say, Failure};
 use idjag::Error;
-use std::io::Read;
+use serde_json::Value;
 
-pub fn run(jwt: &str, json: bool) -> Result<(), Error> {
-    let token = if jwt == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .take(128 * 1024)
-            .read_to_string(&mut s)
-            .map_err(|_| Error::invalid_argument("could not read the token from stdin"))?;
-        s
-    } else {
-        jwt.to_string()
-    };
+/// `exp = 1300 = 1970-01-01T00:21:40Z (…)` for NumericDate claims, the JSON value otherwise.
+fn claim_value(name: &str, v: &Value, now: i64) -> String {
+    match (name, v.as_i64()) {
+        ("exp" | "iat" | "nbf" | "auth_time", Some(t)) => format!("{t} = {}", human_time(t, now)),
+        ("exp" | "iat" | "nbf" | "auth_time", None) if v.is_number() => {
+            format!("{v} (not a NumericDate this tool can show as a date)")
+        }
+        _ => v.to_string(),
+    }
+}
+
+pub fn run(jwt: Option<&str>, json: bool) -> Result<(), Failure> {
+    let token = input::token(input::source(jwt, "token"), "token")?;
     let now = now_secs();
-    let i = idjag::jwt::inspect(&token, now)?;
+    let i = idjag::jwt::inspect(&token, now).map_err(|e| {
+        Failure::from(e)
+            .input()
+            .with_hint("pass a JWT: base64url header.payload.signature (five parts for a JWE)")
+    })?;
     if json {
-        let v =
-            serde_json::to_value(&i).map_err(|_| Error::internal(idjag::Step::Config, "json"))?;
-        println!("{v}");
+        let v = serde_json::to_value(&i)
+            .map_err(|_| Error::internal(idjag::Step::Config, "could not serialize"))?;
+        print_json(&v);
         return Ok(());
     }
-    println!(
+    say!(
         "kind: {}",
         serde_json::to_value(i.kind)
             .unwrap_or_default()
             .as_str()
             .unwrap_or("?")
     );
-    println!("header:");
+    say!("header:");
     for (k, v) in &i.header {
-        println!("  {k}: {v}");
+        say!("  {k}: {v}");
     }
     if !i.claims.is_empty() {
-        println!("claims:");
+        say!("claims:");
         for (k, v) in &i.claims {
-            match (k.as_str(), v.as_i64()) {
-                ("exp" | "iat" | "nbf" | "auth_time", Some(t)) => {
-                    println!("  {k}: {t} = {}", human_time(t, now))
-                }
-                _ => println!("  {k}: {v}"),
-            }
+            say!("  {k}: {}", claim_value(k, v, now));
         }
     }
     if i.warnings.is_empty() {
-        println!("warnings: none");
+        say!("warnings: none");
     } else {
-        println!("warnings:");
+        say!("warnings:");
         for w in &i.warnings {
-            println!("  ! {w}");
+            say!("  ! {w}");
         }
     }
-    println!("(decoded without verifying the signature)");
+    say!("(decoded without verifying the signature)");
     Ok(())
 }

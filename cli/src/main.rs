@@ -1,10 +1,14 @@
 //! `idjag`: the command line of MCP Enterprise-Managed Authorization.
 //!
-//! Exit codes are stable: 0 success, 2 usage error, and one code per error kind (see
-//! [`exit_code`] and docs/GUIDE.md).
+//! Exit codes are stable: 0 success, 2 usage error, and one code per error kind (the table
+//! in [`exit`], printed by `idjag --help`, documented in docs/GUIDE.md §4). Everything printed
+//! goes through [`output`], which escapes what tokens and servers supply.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod demo;
 mod discover;
+mod exit;
+mod input;
 mod inspect;
 mod mcp;
 mod output;
@@ -12,16 +16,16 @@ mod token;
 mod verify;
 
 use clap::{Parser, Subcommand};
-use idjag::{Error, ErrorKind};
 use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
     name = "idjag",
     version,
-    about = "MCP Enterprise-Managed Authorization (ID-JAG, SEP-990): tokens, discovery, inspection"
+    about = "MCP Enterprise-Managed Authorization (ID-JAG, SEP-990): tokens, discovery, inspection",
+    after_help = exit::help()
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -42,25 +46,33 @@ enum Command {
         /// The MCP server URL.
         #[arg(long)]
         server: String,
-        /// The session configuration (JSON file; `-` for stdin).
+        /// The session configuration (JSON file). It holds the subject token: omit it (or
+        /// give `-`) to read the configuration from stdin — preferred to files others can
+        /// read; never put tokens in arguments, which show in `ps`.
         #[arg(long)]
-        config: String,
-        /// Print token, type, expiry, scope and steps as JSON.
+        config: Option<String>,
+        /// Print token, type, expiry, scope and steps as JSON (a JSON error document on
+        /// failure).
         #[arg(long)]
         json: bool,
         /// Print the step trace on stderr.
         #[arg(long)]
         verbose: bool,
     },
-    /// Show the discovery chain of an MCP server and whether it supports enterprise-managed
-    /// authorization.
+    /// Check an MCP server's discovery chain and whether it supports enterprise-managed
+    /// authorization (a verdict, and each check with pass, warn or fail).
     Discover {
         /// The MCP server URL.
         url: String,
         /// The IdP issuer to check as well.
         #[arg(long)]
         idp: Option<String>,
-        /// Print JSON.
+        /// A session configuration (JSON file; `-` for stdin): shows which client credentials
+        /// it would send to each authorization server, and whether `client_issuers` allows it
+        /// (its IdP is checked too unless --idp is given).
+        #[arg(long)]
+        config: Option<String>,
+        /// Print the assessment as JSON (with the error document members on failure).
         #[arg(long)]
         json: bool,
         /// Print the step trace on stderr.
@@ -78,52 +90,39 @@ enum Command {
         /// The scope requested in the jwt-bearer request.
         #[arg(long)]
         scope: Option<String>,
-        /// The ID-JAG (`-` reads it from stdin).
-        assertion: String,
-        /// Print JSON.
+        /// The ID-JAG. Omit it (or give `-`) to read it from stdin — preferred: arguments
+        /// show in `ps`.
+        assertion: Option<String>,
+        /// Print JSON (a JSON error document with the wire answer on failure).
         #[arg(long)]
         json: bool,
     },
     /// Decode (without verifying) an ID-JAG, ID token or any JWT.
     Inspect {
-        /// The token (`-` reads it from stdin).
-        jwt: String,
-        /// Print JSON.
+        /// The token. Omit it (or give `-`) to read it from stdin — preferred: arguments
+        /// show in `ps`.
+        jwt: Option<String>,
+        /// Print JSON (a JSON error document on failure).
         #[arg(long)]
         json: bool,
     },
 }
 
-/// The stable exit code of an error kind (documented in docs/GUIDE.md).
-pub fn exit_code(kind: ErrorKind) -> u8 {
-    match kind {
-        ErrorKind::InvalidArgument => 10,
-        ErrorKind::Configuration => 11,
-        ErrorKind::Transport => 12,
-        ErrorKind::Timeout => 13,
-        ErrorKind::HttpStatus => 14,
-        ErrorKind::OauthError => 15,
-        ErrorKind::ResponseInvalid => 16,
-        ErrorKind::ResponseTooLarge => 17,
-        ErrorKind::InsecureUrl => 18,
-        ErrorKind::RedirectRefused => 19,
-        ErrorKind::IssuerMismatch => 20,
-        ErrorKind::ResourceMismatch => 21,
-        ErrorKind::NotSupported => 22,
-        ErrorKind::ReauthenticationRequired => 23,
-        ErrorKind::VerificationFailed => 24,
-        ErrorKind::Internal => 25,
-        _ => 1,
+impl Command {
+    fn json(&self) -> bool {
+        match self {
+            Command::Demo { json, .. }
+            | Command::Token { json, .. }
+            | Command::Discover { json, .. }
+            | Command::Verify { json, .. }
+            | Command::Inspect { json, .. } => *json,
+        }
     }
-}
-
-fn report(e: &Error) -> ExitCode {
-    eprintln!("{}", output::error_line(e));
-    ExitCode::from(exit_code(e.kind()))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.command.json();
     let result = match cli.command {
         Command::Demo { json, verbose } => demo::run(json, verbose),
         Command::Token {
@@ -131,39 +130,37 @@ fn main() -> ExitCode {
             config,
             json,
             verbose,
-        } => token::run(&server, &config, json, verbose),
+        } => token::run(&server, config.as_deref(), json, verbose),
         Command::Discover {
             url,
             idp,
+            config,
             json,
             verbose,
-        } => discover::run(&url, idp.as_deref(), json, verbose),
-        Command::Inspect { jwt, json } => inspect::run(&jwt, json),
+        } => discover::run(&url, idp.as_deref(), config.as_deref(), json, verbose),
+        Command::Inspect { jwt, json } => inspect::run(jwt.as_deref(), json),
         Command::Verify {
             config,
             client_id,
             scope,
             assertion,
             json,
-        } => verify::run(&config, &client_id, scope.as_deref(), &assertion, json),
+        } => verify::run(
+            &config,
+            &client_id,
+            scope.as_deref(),
+            assertion.as_deref(),
+            json,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(&e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exit_codes_are_distinct_per_kind() {
-        let mut seen = std::collections::HashSet::new();
-        for k in ErrorKind::ALL {
-            let c = exit_code(*k);
-            assert!(c >= 10, "{k} maps to a reserved code");
-            assert!(seen.insert(c), "{k} shares exit code {c}");
+        Err(f) => {
+            output::print_err(&f.line());
+            if json {
+                output::print_json(&f.document());
+            }
+            ExitCode::from(exit::code(f.error.kind()))
         }
     }
 }

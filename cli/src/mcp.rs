@@ -87,6 +87,7 @@ impl McpClient {
             duration: started.elapsed(),
             bytes: text.len(),
             error: None,
+            note: None,
         });
         if text.trim().is_empty() {
             return Ok((status, None));
