@@ -3,7 +3,9 @@
 # (a venv under target-python/, PyPI packages pinned in requirements-test.txt) so it works on
 # a fresh machine:
 #   1. `pip install ./bindings-python` (the README command; maturin is the PEP 517 backend),
-#   2. pytest against `idjag-testkit serve` on loopback, incl. the real `mcp` SDK,
+#   2. pytest against `idjag-testkit serve` on loopback, incl. the real `mcp` SDK, the token
+#      endpoint example (examples/as_token_endpoint.py) and the Redis replay store (the tests
+#      start their own `redis-server`: scripts/ensure-redis.sh installs it),
 #   3. mypy over the package and the tests, and `mypy.stubtest idjag._native`,
 #   4. the same abi3 wheel imported and tested on the oldest and newest CPython available.
 #
@@ -31,6 +33,7 @@ MATURIN_PEP517_ARGS="--profile $PROFILE" \
     "$PY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
 "$PY" -c 'import idjag, sys; print("idjag", idjag.__version__, "from", idjag.__file__, "on", sys.version.split()[0])'
 
+scripts/ensure-redis.sh
 say "building idjag-testkit"
 cargo build -q --locked -p idjag-testkit
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"

@@ -1,19 +1,15 @@
 //! `idjag.Client`: the two legs as plain calls (leg 1 `request_id_jag`, leg 2 `redeem_id_jag`),
 //! for callers that manage discovery and caching themselves.
 
-use crate::convert::json_text;
-use crate::errors::to_py_new;
+use crate::convert::{json_text, py_opt, subject_type};
 use crate::events::Events;
 use crate::run;
-use crate::session::{py_opt, subject_type};
-use idjag::http::HttpConfig;
 use idjag::{
-    AccessToken, ClientCredentials, ErrorKind, IdJag, IdJagRequest, RedeemRequest, SecretString,
+    AccessToken, ClientCredentials, IdJag, IdJagRequest, RedeemRequest, SecretString, TokenEndpoint,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::{PyTraverseError, PyVisit};
-use std::time::Duration;
 
 /// Leg 1 result: an ID-JAG. Immutable; `repr` never shows the assertion.
 #[pyclass(frozen, module = "idjag._native", name = "IdJag")]
@@ -184,23 +180,18 @@ impl PyClient {
                 return Err(PyTypeError::new_err("on_event must be callable"));
             }
         }
-        if timeout_ms == Some(0) || connect_timeout_ms == Some(0) {
-            return Err(to_py_new(
-                ErrorKind::Configuration,
-                "`timeout_ms`/`connect_timeout_ms` must be positive",
-            ));
-        }
-        let mut http = HttpConfig::default();
-        if let Some(ms) = timeout_ms {
-            http.total_timeout = Duration::from_millis(ms);
-            http.read_timeout = http.read_timeout.min(http.total_timeout);
-        }
-        if let Some(ms) = connect_timeout_ms {
-            http.connect_timeout = Duration::from_millis(ms);
-        }
-        http.connect_timeout = http.connect_timeout.min(http.total_timeout);
-        http.ca_bundle_pem = ca_bundle_pem;
-        http.proxy = proxy;
+        // The HTTP keys of the shared configuration, validated and mapped by the core.
+        let settings = idjag::config::HttpSettings {
+            timeout_ms,
+            connect_timeout_ms,
+            ca_bundle_pem,
+            proxy,
+            ..Default::default()
+        };
+        settings
+            .validate()
+            .map_err(|e| crate::errors::to_py(py, &e))?;
+        let http = settings.to_http_config();
         let events = Events::new(on_event);
         let hook = events.hook();
         let inner = run(py, "Client()", move || {
@@ -235,14 +226,14 @@ impl PyClient {
         let subject = SecretString::new(subject_token);
         let r = run(py, "Client.request_id_jag", move || {
             let creds = credentials(&client_json, "client")?;
-            let mut req = IdJagRequest::new(token_endpoint, audience, subject, tt, creds);
+            let mut idp = TokenEndpoint::new(token_endpoint, creds);
+            idp.issuer = idp_issuer;
+            idp.auth_methods_supported = auth_methods_supported;
+            let mut req = IdJagRequest::new(idp, audience, subject, tt);
             req.resource = resource;
             req.scope = scope;
-            req.idp_issuer = idp_issuer;
-            req.auth_methods_supported = auth_methods_supported;
             self.inner.request_id_jag(&req)
         });
-        self.events.deliver(py);
         Ok(PyIdJag { j: r? })
     }
 
@@ -265,14 +256,14 @@ impl PyClient {
         let assertion = SecretString::new(assertion);
         let r = run(py, "Client.redeem_id_jag", move || {
             let creds = credentials(&client_json, "client")?;
-            let mut req = RedeemRequest::new(token_endpoint, assertion, creds);
-            req.issuer = issuer;
+            let mut endpoint = TokenEndpoint::new(token_endpoint, creds);
+            endpoint.issuer = issuer;
+            endpoint.auth_methods_supported = auth_methods_supported;
+            let mut req = RedeemRequest::new(endpoint, assertion);
             req.resource = resource;
             req.scope = scope;
-            req.auth_methods_supported = auth_methods_supported;
             self.inner.redeem_id_jag(&req)
         });
-        self.events.deliver(py);
         Ok(PyAccessToken { t: r? })
     }
 
@@ -286,7 +277,6 @@ impl PyClient {
         let r = run(py, "Client.authorization_server_metadata", || {
             self.inner.authorization_server_metadata(issuer)
         });
-        self.events.deliver(py);
         let v = serde_json::to_value(&*r?).unwrap_or_default();
         crate::convert::json_to_py(py, &v)
     }

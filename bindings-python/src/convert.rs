@@ -84,6 +84,21 @@ pub(crate) fn q_opt(s: Option<&str>) -> String {
     s.map_or_else(|| "None".to_string(), q)
 }
 
+/// `q(s)` or `None` (the name the `repr`s use).
+pub(crate) fn py_opt(s: Option<&str>) -> String {
+    q_opt(s)
+}
+
+/// A subject token type from its short name (`id_token`, `saml2`, `refresh_token`) or URN.
+pub(crate) fn subject_type(s: &str) -> PyResult<idjag::SubjectTokenType> {
+    idjag::SubjectTokenType::parse(s).ok_or_else(|| {
+        crate::errors::to_py_new(
+            idjag::ErrorKind::InvalidArgument,
+            "subject_token_type must be `id_token`, `saml2` or `refresh_token` (or the URN)",
+        )
+    })
+}
+
 /// A Python-style list of string literals.
 pub(crate) fn q_list<S: AsRef<str>>(items: &[S]) -> String {
     let inner: Vec<String> = items.iter().map(|s| q(s.as_ref())).collect();

@@ -1,21 +1,29 @@
 //! Session events for Python: a callback and/or the `idjag` logger.
 //!
-//! The core calls its event hook synchronously on the thread doing the request, while the GIL
-//! is released and sometimes while the session holds one of its locks. Calling Python there
-//! would need the GIL on every event (a wait of up to the interpreter's switch interval when
-//! another thread runs Python) and would deadlock a callback that calls back into the session.
-//! So the hook only queues the event (no GIL, no allocation beyond the event), and the thread
-//! that made the call delivers the queued events once the core call has returned and the GIL is
-//! held again: in order, exactly once, on a thread that holds no idjag lock.
+//! The core calls event hooks on the thread that made the call, with no idjag lock held (a
+//! session delivers them when its call is done; a client during the request). That thread is
+//! inside [`run`](crate::run), with the GIL released. Calling Python right there would mean
+//! taking the GIL again for every event (a wait of up to the interpreter's switch interval
+//! while another thread runs Python), so the hook only records the event in a per-thread list,
+//! and `run` hands the list to the callback and the logger as soon as the core call has
+//! returned and the GIL is held again: in order, exactly once, on the calling thread, before
+//! the Python method returns, with no idjag lock held — so the callback may call the session,
+//! even for the same server. Events of one thread never reach another thread's call.
+//!
+//! An event raised outside `run` (a thread of the core's own that did not hand its events
+//! back) is delivered at once, taking the GIL for it; the core holds no lock when it calls
+//! hooks, so that cannot deadlock.
 
 use crate::convert::q;
 use idjag::{EventHook, HttpEvent};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::Arc;
 
-/// Most events kept for delivery (a safety bound; the queue is drained after every call).
-const MAX_QUEUED: usize = 4096;
+/// Most events recorded for one delivery (a safety bound; the list is drained after every
+/// core call).
+const MAX_RECORDED: usize = 4096;
 
 /// One HTTP exchange made by idjag. Never contains a secret: no header, no body, and the URL
 /// has no query string or fragment.
@@ -83,10 +91,54 @@ impl PyHttpEvent {
     }
 }
 
-/// Where a session's or client's events go.
+/// Where a session's or client's events go: the Python callback (if any) and the `idjag`
+/// logger.
 pub(crate) struct Events {
-    queue: Arc<Mutex<Vec<HttpEvent>>>,
+    sink: Arc<Sink>,
+}
+
+struct Sink {
     callback: Option<Py<PyAny>>,
+}
+
+/// Events recorded on this thread during [`run`](crate::run), with their sink.
+struct Recorded {
+    /// How many `run` calls are open on this thread (nested only through a callback).
+    depth: usize,
+    events: Vec<(Arc<Sink>, HttpEvent)>,
+}
+
+thread_local! {
+    static RECORDED: RefCell<Recorded> = const {
+        RefCell::new(Recorded { depth: 0, events: Vec::new() })
+    };
+}
+
+/// Marks this thread as inside a core call until dropped (panics included).
+pub(crate) struct Recording(());
+
+impl Recording {
+    pub(crate) fn start() -> Recording {
+        RECORDED.with(|r| r.borrow_mut().depth += 1);
+        Recording(())
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        RECORDED.with(|r| {
+            let mut r = r.borrow_mut();
+            r.depth = r.depth.saturating_sub(1);
+        });
+    }
+}
+
+/// Delivers every event recorded on this thread (call with the GIL, after the core call).
+pub(crate) fn deliver_recorded(py: Python<'_>) {
+    let pending = RECORDED.with(|r| std::mem::take(&mut r.borrow_mut().events));
+    for (sink, ev) in pending {
+        sink.deliver(py, ev);
+    }
 }
 
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -101,85 +153,92 @@ fn logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .map(|l| l.bind(py))
 }
 
+fn debug_enabled(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
+    logger(py)
+        .ok()
+        .filter(|l| {
+            l.call_method1("isEnabledFor", (10,))
+                .and_then(|v| v.is_truthy())
+                .unwrap_or(false)
+        })
+        .cloned()
+}
+
+impl Sink {
+    /// Logs `ev` at DEBUG on the `idjag` logger and calls the callback. Exceptions raised by
+    /// the callback (or the logger) are reported with `sys.unraisablehook` and do not affect
+    /// the call that produced the event.
+    fn deliver(&self, py: Python<'_>, ev: HttpEvent) {
+        if let Some(l) = debug_enabled(py) {
+            let r = l.call_method1(
+                "debug",
+                (
+                    "%s %s %s -> %s in %.1f ms (%d bytes)",
+                    ev.step.code(),
+                    ev.method.as_str(),
+                    ev.url.as_str(),
+                    ev.status.map_or_else(
+                        || ev.error.unwrap_or("error").to_string(),
+                        |s| s.to_string(),
+                    ),
+                    ev.duration.as_secs_f64() * 1000.0,
+                    ev.bytes,
+                ),
+            );
+            if let Err(e) = r {
+                e.write_unraisable(py, None);
+            }
+        }
+        if let Some(cb) = &self.callback {
+            let obj = match Bound::new(py, PyHttpEvent { ev }) {
+                Ok(o) => o,
+                Err(e) => {
+                    e.write_unraisable(py, None);
+                    return;
+                }
+            };
+            if let Err(e) = cb.bind(py).call1((obj,)) {
+                e.write_unraisable(py, Some(cb.bind(py)));
+            }
+        }
+    }
+}
+
 impl Events {
     pub(crate) fn new(callback: Option<Py<PyAny>>) -> Events {
         Events {
-            queue: Arc::new(Mutex::new(Vec::new())),
-            callback,
+            sink: Arc::new(Sink { callback }),
         }
     }
 
     /// The hook to install in the core.
     pub(crate) fn hook(&self) -> EventHook {
-        let q = Arc::clone(&self.queue);
+        let sink = Arc::downgrade(&self.sink);
         Arc::new(move |ev: &HttpEvent| {
-            let mut g = q.lock().unwrap_or_else(|p| p.into_inner());
-            if g.len() < MAX_QUEUED {
-                g.push(ev.clone());
+            let Some(sink) = sink.upgrade() else {
+                return; // the Python object is gone
+            };
+            let outside = RECORDED.with(|r| {
+                let mut r = r.borrow_mut();
+                if r.depth == 0 {
+                    return true;
+                }
+                if r.events.len() < MAX_RECORDED {
+                    r.events.push((sink.clone(), ev.clone()));
+                }
+                false
+            });
+            if outside {
+                Python::attach(|py| sink.deliver(py, ev.clone()));
             }
         })
     }
 
     /// Lets the garbage collector see the callback (it may refer back to its session).
     pub(crate) fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        if let Some(cb) = &self.callback {
+        if let Some(cb) = &self.sink.callback {
             visit.call(cb)?;
         }
         Ok(())
-    }
-
-    /// Delivers the queued events to the callback and the `idjag` logger (DEBUG level).
-    /// Exceptions raised by the callback are reported with `sys.unraisablehook` and do not
-    /// affect the call that produced the event.
-    pub(crate) fn deliver(&self, py: Python<'_>) {
-        let pending = {
-            let mut g = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-            if g.is_empty() {
-                return;
-            }
-            std::mem::take(&mut *g)
-        };
-        let log = logger(py)
-            .ok()
-            .filter(|l| {
-                l.call_method1("isEnabledFor", (10,))
-                    .and_then(|v| v.is_truthy())
-                    .unwrap_or(false)
-            })
-            .cloned();
-        for ev in pending {
-            if let Some(l) = &log {
-                let r = l.call_method1(
-                    "debug",
-                    (
-                        "%s %s %s -> %s in %.1f ms (%d bytes)",
-                        ev.step.code(),
-                        ev.method.as_str(),
-                        ev.url.as_str(),
-                        ev.status.map_or_else(
-                            || ev.error.unwrap_or("error").to_string(),
-                            |s| s.to_string(),
-                        ),
-                        ev.duration.as_secs_f64() * 1000.0,
-                        ev.bytes,
-                    ),
-                );
-                if let Err(e) = r {
-                    e.write_unraisable(py, None);
-                }
-            }
-            if let Some(cb) = &self.callback {
-                let obj = match Bound::new(py, PyHttpEvent { ev }) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        e.write_unraisable(py, None);
-                        continue;
-                    }
-                };
-                if let Err(e) = cb.bind(py).call1((obj,)) {
-                    e.write_unraisable(py, Some(cb.bind(py)));
-                }
-            }
-        }
     }
 }

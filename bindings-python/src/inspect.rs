@@ -134,7 +134,7 @@ impl PyResourceChallenge {
     /// `error` (`invalid_token`, `insufficient_scope`, ...).
     #[getter]
     fn error(&self) -> Option<&str> {
-        self.c.error.as_deref()
+        self.c.error.as_ref().map(|e| e.as_str())
     }
 
     /// `error_description`.
@@ -144,12 +144,12 @@ impl PyResourceChallenge {
     }
 
     fn __repr__(&self) -> String {
-        use crate::session::py_opt;
+        use crate::convert::py_opt;
         format!(
             "ResourceChallenge(resource_metadata={}, scope={}, error={}, error_description={})",
             py_opt(self.c.resource_metadata.as_deref()),
             py_opt(self.c.scope.as_deref()),
-            py_opt(self.c.error.as_deref()),
+            py_opt(self.c.error.as_ref().map(|e| e.as_str())),
             py_opt(self.c.error_description.as_deref()),
         )
     }

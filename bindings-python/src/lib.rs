@@ -20,13 +20,19 @@ use pyo3::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Runs a core call with the GIL released, turning a core error into the matching
-/// `idjag` exception and a panic into `idjag.InternalError`.
+/// `idjag` exception and a panic into `idjag.InternalError`. The call's events are delivered
+/// (with the GIL, on this thread) once it has returned (see [`events`]).
 pub(crate) fn run<T, F>(py: Python<'_>, what: &str, f: F) -> PyResult<T>
 where
     T: Send,
     F: FnOnce() -> idjag::Result<T> + Send,
 {
-    match py.detach(move || catch_unwind(AssertUnwindSafe(f))) {
+    let r = py.detach(move || {
+        let _recording = events::Recording::start();
+        catch_unwind(AssertUnwindSafe(f))
+    });
+    events::deliver_recorded(py);
+    match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(errors::to_py(py, &e)),
         Err(_) => Err(errors::panic_error(py, what)),
@@ -63,6 +69,7 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
+    verify::register_error_attributes(m)?;
     m.add_class::<session::PySession>()?;
     m.add_class::<session::PyToken>()?;
     m.add_class::<session::PyDiscovery>()?;

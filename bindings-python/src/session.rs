@@ -1,9 +1,9 @@
 //! `idjag.Session`: the high-level MCP client (one per signed-in user, shared by every thread).
 
-use crate::convert::{json_text, json_to_py, map_to_py, q};
+use crate::convert::{json_text, json_to_py, map_to_py, q, subject_type};
 use crate::events::Events;
 use crate::run;
-use idjag::{Discovery, SessionConfig, SubjectTokenType, Token};
+use idjag::{Discovery, SessionConfig, Token};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -89,9 +89,8 @@ impl PyToken {
     }
 }
 
-pub(crate) fn py_opt(s: Option<&str>) -> String {
-    crate::convert::q_opt(s)
-}
+// (Also used by `verify.rs`.)
+pub(crate) use crate::convert::py_opt;
 
 /// What discovery found for an MCP server. Immutable, no secrets.
 #[pyclass(frozen, module = "idjag._native", name = "Discovery")]
@@ -177,16 +176,6 @@ impl PyDiscovery {
     }
 }
 
-/// `id_token`, `saml2`, `refresh_token` or the URN.
-pub(crate) fn subject_type(s: &str) -> PyResult<SubjectTokenType> {
-    SubjectTokenType::parse(s).ok_or_else(|| {
-        crate::errors::to_py_new(
-            idjag::ErrorKind::InvalidArgument,
-            "subject_token_type must be `id_token`, `saml2` or `refresh_token` (or the URN)",
-        )
-    })
-}
-
 /// The high-level MCP client: discovers, exchanges, redeems, caches and renews access tokens
 /// for MCP servers, and reacts to 401/403 challenges. Thread-safe: share one per signed-in user.
 #[pyclass(frozen, subclass, module = "idjag._native", name = "Session")]
@@ -228,7 +217,6 @@ impl PySession {
         let r = run(py, "Session.access_token", || {
             self.inner.access_token(server_url)
         });
-        self.events.deliver(py);
         Ok(PyToken { t: Arc::new(r?) })
     }
 
@@ -243,20 +231,24 @@ impl PySession {
 
     /// Reacts to a 401/403 response of the MCP server and returns the token to retry with
     /// (401: a fresh token; 403 `insufficient_scope`: a token with the union of scopes).
-    /// Bounded: repeated challenges fail instead of looping.
-    #[pyo3(signature = (server_url, status, www_authenticate = None))]
+    /// `rejected_token` is the token the rejected request carried (bare, or the whole
+    /// `Bearer …` value): a 401 against an older token returns the current one at once, a 401
+    /// against the current one mints a new one. Bounded: only a token rejected right after
+    /// its own minting, several times in a row, fails instead of looping.
+    #[pyo3(signature = (server_url, status, www_authenticate = None, rejected_token = None))]
     fn handle_challenge(
         &self,
         py: Python<'_>,
         server_url: &str,
         status: u16,
         www_authenticate: Option<&str>,
+        rejected_token: Option<&str>,
     ) -> PyResult<PyToken> {
         let header = www_authenticate.unwrap_or("");
         let r = run(py, "Session.handle_challenge", || {
-            self.inner.handle_challenge(server_url, status, header)
+            self.inner
+                .handle_challenge(server_url, status, header, rejected_token)
         });
-        self.events.deliver(py);
         Ok(PyToken { t: Arc::new(r?) })
     }
 
@@ -300,14 +292,12 @@ impl PySession {
         let r = run(py, "Session.request_id_jag", || {
             self.inner.request_id_jag(audience, resource, scope)
         });
-        self.events.deliver(py);
         Ok(crate::client::PyIdJag { j: r? })
     }
 
     /// Discovery for `server_url` (cached per session).
     fn discover(&self, py: Python<'_>, server_url: &str) -> PyResult<PyDiscovery> {
         let r = run(py, "Session.discover", || self.inner.discover(server_url));
-        self.events.deliver(py);
         Ok(PyDiscovery { d: r? })
     }
 

@@ -3,9 +3,13 @@ for the whole test session, driven through its admin API."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import socket
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,6 +78,10 @@ class Kit:
             body["times"] = times
         self.admin("faults", body)
 
+    def revoke_access_tokens(self) -> int:
+        """Makes the MCP server reject every access token issued so far (401 invalid_token)."""
+        return int(self.admin("revoke_access_tokens", {})["revoked"])
+
     def id_token(self, user: str = "alice", **extra: Any) -> str:
         return str(self.admin("id_token", {"user": user, **extra})["id_token"])
 
@@ -90,6 +98,7 @@ class Kit:
                 "client_id": self.as_client["client_id"],
                 "client_secret": self.as_client["client_secret"],
             },
+            "client_issuers": [self.as_issuer],
             "timeout_ms": 10000,
         }
         cfg.update(overrides)
@@ -108,10 +117,11 @@ class Kit:
         return out
 
 
-@pytest.fixture(scope="session")
-def kit_process() -> Iterator[Kit]:
+@contextlib.contextmanager
+def start_kit(*args: str) -> Iterator[Kit]:
+    """`idjag-testkit serve --json ARGS…`, stopped (stdin closed) at the end."""
     proc = subprocess.Popen(
-        [testkit_binary(), "serve", "--json"],
+        [testkit_binary(), "serve", "--json", *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -133,8 +143,70 @@ def kit_process() -> Iterator[Kit]:
             proc.wait()
 
 
+@pytest.fixture(scope="session")
+def kit_process() -> Iterator[Kit]:
+    with start_kit() as kit:
+        yield kit
+
+
 @pytest.fixture()
 def kit(kit_process: Kit) -> Kit:
     """The shared kit, with faults, counters, the request log and the clock reset."""
     kit_process.reset()
     return kit_process
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def redis_command(port: int, *args: str) -> bytes:
+    """One command (RESP array) on a fresh connection; the raw reply (one read)."""
+    cmd = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(cmd.encode())
+        return s.recv(65536)
+
+
+@pytest.fixture(scope="session")
+def redis_port() -> Iterator[int]:
+    """A real `redis-server` on a random loopback port (killed at the end). FAILS when
+    redis-server is not installed (run scripts/ensure-redis.sh), unless IDJAG_ALLOW_NO_REDIS=1
+    is set explicitly — as core/tests/verify_redis.rs."""
+    binary = os.environ.get("IDJAG_REDIS_SERVER", "redis-server")
+    if shutil.which(binary) is None:
+        if os.environ.get("IDJAG_ALLOW_NO_REDIS") == "1":
+            pytest.skip("redis-server not found and IDJAG_ALLOW_NO_REDIS=1")
+        pytest.fail(
+            "redis-server not found: run scripts/ensure-redis.sh "
+            "(or set IDJAG_ALLOW_NO_REDIS=1 to skip the Redis tests)"
+        )
+    for _attempt in range(5):
+        port = free_port()
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if redis_command(port, "PING") == b"+PONG\r\n":
+                    break
+            except OSError:
+                pass
+            time.sleep(0.02)
+        else:
+            proc.kill()
+            proc.wait()
+            continue  # exited (port taken?) or never answered: another port
+        try:
+            yield port
+        finally:
+            proc.kill()
+            proc.wait()
+        return
+    raise RuntimeError("redis-server did not start")

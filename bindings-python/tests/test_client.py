@@ -115,6 +115,18 @@ def test_client_options_events_and_metadata(kit: Kit) -> None:
         c.request_id_jag(kit.idp_token_endpoint, kit.as_issuer, "", kit.idp_client)
 
 
+def test_client_timeout_ms_bounds_a_request(kit: Kit) -> None:
+    """`timeout_ms` reaches the HTTP stack (mapped by the core, as for a Session)."""
+    import time
+
+    kit.fault("idp_token", {"type": "delay", "ms": 3000})
+    c = idjag.Client(timeout_ms=400)
+    start = time.perf_counter()
+    with pytest.raises(idjag.IdjagTimeoutError):
+        c.request_id_jag(kit.idp_token_endpoint, kit.as_issuer, kit.id_token(), kit.idp_client)
+    assert time.perf_counter() - start < 2.0
+
+
 def test_inspect_offline() -> None:
     header = "eyJhbGciOiJFUzI1NiIsInR5cCI6Im9hdXRoLWlkLWphZytqd3QifQ"  # {"alg":"ES256","typ":"oauth-id-jag+jwt"}
     payload = "eyJpc3MiOiJodHRwczovL2lkcCIsImV4cCI6MTAwfQ"  # {"iss":"https://idp","exp":100}

@@ -1,6 +1,6 @@
 """The conformance-suite client (`tests/conformance/python_client.py`) against the testkit,
 whose `serve --json` context has the shape of the suite's `MCP_CONFORMANCE_CONTEXT`. (The
-suite itself runs in `tests/conformance/run-python.sh`.)"""
+suite itself runs in `tests/conformance/run.sh`.)"""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -121,6 +122,29 @@ def test_handle_challenge_401_reexchanges(kit: Kit) -> None:
     assert s.cached_token(kit.mcp_url) is not None
 
 
+def test_back_to_back_revocations_each_get_a_fresh_token(kit: Kit) -> None:
+    """The MCP server revokes every token (a key rotation, a security event) twice in a row:
+    each 401 names the rejected token, so each gets a new one instead of the one just revoked;
+    a late 401 against an older token gets the current one without an exchange."""
+    s = idjag.Session(kit.config())
+    sent = s.access_token(kit.mcp_url)
+    for round in range(3):
+        kit.revoke_access_tokens()
+        status, headers = call_tool(kit, sent.access_token, "whoami")
+        assert status == 401, round
+        www = next(v for k, v in headers.items() if k.lower() == "www-authenticate")
+        fresh = s.handle_challenge(kit.mcp_url, 401, www, sent.access_token)
+        assert fresh.access_token != sent.access_token, round
+        assert call_tool(kit, fresh.access_token, "whoami")[0] == 200, round
+        before = kit.counters()["as_token"]
+        late = s.handle_challenge(kit.mcp_url, 401, www, sent.authorization)
+        assert late.access_token == fresh.access_token, round
+        assert kit.counters()["as_token"] == before, round
+        sent = s.access_token(kit.mcp_url)  # what the next request carries
+        assert sent.access_token == fresh.access_token
+    assert kit.counters()["as_token"] == 4
+
+
 def test_handle_challenge_403_steps_up_scope(kit: Kit) -> None:
     s = idjag.Session(kit.config())
     t = s.access_token(kit.mcp_url)
@@ -219,6 +243,62 @@ def test_event_callback_may_reenter_the_session_and_errors_are_unraisable(
     assert unraisable and all(isinstance(e, RuntimeError) for e in unraisable)
     with pytest.raises(TypeError):
         idjag.Session(kit.config(), on_event=42)  # type: ignore[arg-type]
+
+
+def test_event_callback_may_call_every_session_method_for_the_same_server(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events arrive on the calling thread with no idjag lock held: a callback that calls
+    access_token / cached_token / handle_challenge / invalidate on the same session for the
+    same server completes (a deadlock fails the join below instead of hanging the suite), and
+    a callback that raises on every event does not break the session."""
+    unraisable: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: unraisable.append(u.exc_value))
+    url = kit.mcp_url
+    s: idjag.Session
+    threads: set[int] = set()
+    busy = False
+    reentered: list[str] = []
+
+    def cb(ev: idjag.HttpEvent) -> None:
+        nonlocal busy
+        threads.add(threading.get_ident())
+        if not busy and ev.step == "as_grant" and not reentered:
+            busy = True  # the nested calls' own events only record their thread
+            try:
+                t = s.access_token(url)  # the token whose minting this event reports
+                cached = s.cached_token(url)
+                assert cached is not None and cached.access_token == t.access_token
+                t2 = s.handle_challenge(url, 401, 'Bearer error="invalid_token"', t.access_token)
+                assert t2.access_token != t.access_token
+                s.invalidate(url)
+                assert s.cached_token(url) is None
+                reentered.append(t2.access_token)
+            finally:
+                busy = False
+        raise RuntimeError("callback bug")
+
+    s = idjag.Session(kit.config(), on_event=cb)
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            outcome.append(s.access_token(url))
+        except BaseException as e:  # reported below
+            outcome.append(e)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "a re-entrant event callback deadlocked"
+    assert len(outcome) == 1 and isinstance(outcome[0], idjag.Token), outcome
+    assert reentered, "the callback never reached its re-entrant calls"
+    assert threads == {worker.ident}  # delivered on the calling thread only
+    assert unraisable and all(isinstance(e, RuntimeError) for e in unraisable)
+    # The session is healthy: the callback invalidated the server, so this mints again.
+    t = s.access_token(url)
+    assert call_tool(kit, t.access_token, "whoami")[0] == 200
+    assert s.cached_token(url) is not None
 
 
 def test_logging(kit: Kit, caplog: pytest.LogCaptureFixture) -> None:

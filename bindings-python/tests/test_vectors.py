@@ -97,6 +97,7 @@ def request_id_jag(client: idjag.Client, stub: Stub, i: dict[str, Any]) -> idjag
         subject_token_type=i["subject_token_type"],
         resource=i.get("resource"),
         scope=i.get("scope"),
+        idp_issuer=i.get("issuer"),
     )
 
 
@@ -105,6 +106,7 @@ def redeem_id_jag(client: idjag.Client, stub: Stub, i: dict[str, Any]) -> idjag.
         url(stub, i["token_endpoint"]),
         i["assertion"],
         i["client"],
+        issuer=i.get("issuer"),
         resource=i.get("resource"),
         scope=i.get("scope"),
     )
@@ -123,6 +125,8 @@ def check_request(stub: Stub, expect: dict[str, Any], name: str) -> None:
 def check_error(e: idjag.IdjagError, expect: dict[str, Any], name: str) -> None:
     assert e.code == expect["code"], f"{name}: {e}"
     assert isinstance(e, idjag.IdjagError)
+    if "message" in expect:
+        assert expect["message"] in str(e), f"{name}: message: {e}"
     for field, got in (
         ("step", e.step),
         ("action", e.action),
@@ -147,12 +151,19 @@ def test_request_id_jag(stub: Stub, client: idjag.Client, case: dict[str, Any]) 
     assert j.expires_at == ok["expires_at"]
 
 
+def check_hidden(e: idjag.IdjagError, expect: dict[str, Any], name: str) -> None:
+    shown = f"{e} {e!r} {e.error_description} {e.error_uri} {e.error}"
+    for planted in expect.get("hidden", []):
+        assert planted not in shown, f"{name}: {planted!r} in {shown}"
+
+
 @pytest.mark.parametrize("case", CLIENT["id_jag_responses"], ids=lambda c: c["name"])
 def test_id_jag_responses(stub: Stub, client: idjag.Client, case: dict[str, Any]) -> None:
     stub.reset(case["response"])
     with pytest.raises(idjag.IdjagError) as info:
-        request_id_jag(client, stub, CLIENT["request_id_jag"][0]["input"])
+        request_id_jag(client, stub, case.get("input", CLIENT["request_id_jag"][0]["input"]))
     check_error(info.value, case["expect"]["error"], case["name"])
+    check_hidden(info.value, case["expect"], case["name"])
     shown = f"{info.value} {info.value!r} {info.value.error_description}"
     assert "eyJ.subject.token" not in shown and "s3cr" not in shown
 
@@ -174,8 +185,9 @@ def test_redeem_id_jag(stub: Stub, client: idjag.Client, case: dict[str, Any]) -
 def test_access_token_responses(stub: Stub, client: idjag.Client, case: dict[str, Any]) -> None:
     stub.reset(case["response"])
     with pytest.raises(idjag.IdjagError) as info:
-        redeem_id_jag(client, stub, CLIENT["redeem_id_jag"][0]["input"])
+        redeem_id_jag(client, stub, case.get("input", CLIENT["redeem_id_jag"][0]["input"]))
     check_error(info.value, case["expect"]["error"], case["name"])
+    check_hidden(info.value, case["expect"], case["name"])
     assert "eyJ.id.jag" not in f"{info.value} {info.value!r} {info.value.error_description}"
 
 

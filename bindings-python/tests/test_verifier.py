@@ -51,13 +51,13 @@ def test_verify_accepts_once(kit: Kit) -> None:
         on_event=events.append,
     )
     assert v.issuer == kit.as_issuer and kit.as_issuer in repr(v)
-    jag = mint(kit)
-    g = v.verify(jag, kit.as_client["client_id"], "mcp:read")
+    jag = mint(kit, {"scope": "mcp:write mcp:read"})
+    g = v.verify(jag, kit.as_client["client_id"], "mcp:read mcp:admin")
     assert g.iss == kit.idp_issuer and g.sub == "alice"
     assert g.client_id == kit.as_client["client_id"]
     assert g.resource == [kit.mcp_url] and g.primary_resource == kit.mcp_url
     assert not g.resource_defaulted
-    assert g.scope == "mcp:read"
+    assert g.scope == "mcp:read" and g.scope_source == "id_jag"
     assert g.exp > time.time() >= g.iat and g.jti
     assert g.claims["email"] == "alice@example.com"
     assert "alice@example.com" not in repr(g) and "email" in repr(g)
@@ -70,6 +70,90 @@ def test_verify_accepts_once(kit: Kit) -> None:
     status, body = idjag.token_error_response(e)
     assert status == 400 and body["error"] == "invalid_grant"
     assert "replay" not in json.dumps(body)  # generic on the wire
+
+
+def test_no_scope_claim_grants_no_scope(kit: Kit) -> None:
+    """Without a `scope` claim the requested scope is not a grant (invalid_scope on the wire);
+    `default_scope` is the only stand-in."""
+    client = kit.as_client["client_id"]
+    with pytest.raises(idjag.VerificationError) as info:
+        verifier(kit).verify(mint(kit), client, "mcp:admin")
+    assert info.value.reason == "scope_not_granted"
+    status, body = idjag.token_error_response(info.value)
+    assert (status, body["error"]) == (400, "invalid_scope")
+    g = verifier(kit).verify(mint(kit), client)
+    assert g.scope is None and g.scope_source == "no_statement"
+    g = verifier(kit, default_scope="mcp:read").verify(mint(kit), client, "mcp:read mcp:admin")
+    assert g.scope == "mcp:read" and g.scope_source == "default_scope"
+
+
+def test_step_up_policy(kit: Kit) -> None:
+    """`user_authentication` (config keys pass through as JSON): a weak or old authentication
+    is rejected with its own reason, the exception carries the requirement, and the wire
+    answer is `insufficient_user_authentication` with `acr_values` / `max_age` (RFC 9470)."""
+    v = verifier(kit, user_authentication={"acr_values": ["phrh", "mfa"], "max_auth_age_s": 300})
+    client = kit.as_client["client_id"]
+    now = int(time.time())
+    assert idjag.VerificationError.acr_values is None and idjag.VerificationError.max_age is None
+    want = {
+        "error": "insufficient_user_authentication",
+        "error_description": "the user's authentication does not meet this server's requirements",
+        "acr_values": "phrh mfa",
+        "max_age": 300,
+    }
+    for claims, reason in (
+        ({"auth_time": now}, "acr_not_accepted"),
+        ({"acr": "pwd", "auth_time": now}, "acr_not_accepted"),
+        ({"acr": "mfa"}, "auth_time_too_old"),
+        ({"acr": "mfa", "auth_time": now - 1000}, "auth_time_too_old"),
+    ):
+        with pytest.raises(idjag.VerificationError) as info:
+            v.verify(mint(kit, claims), client)
+        e = info.value
+        assert (e.reason, e.action, e.acr_values, e.max_age) == (reason, "reauthenticate", "phrh mfa", 300)
+        assert idjag.token_error_response(e) == (400, want)
+    g = v.verify(mint(kit, {"acr": "phrh", "auth_time": now - 10}), client)
+    assert (g.acr, g.auth_time) == ("phrh", now - 10)
+    # Other rejections carry no requirement, and the wire answer has none.
+    with pytest.raises(idjag.VerificationError) as info:
+        v.verify(mint(kit, {"aud": "https://other-as.example"}), client)
+    assert (info.value.acr_values, info.value.max_age) == (None, None)
+    assert set(idjag.token_error_response(info.value)[1]) == {"error", "error_description"}
+    native = idjag._native.token_error_response_for
+    assert native("verification_failed", "replayed", acr_values="x", max_age=1)[1]["error"] == "invalid_grant"
+    assert "acr_values" not in native("verification_failed", "replayed", acr_values="x")[1]
+    assert native("verification_failed", "auth_time_too_old", max_age=0)[1]["max_age"] == 0
+    with pytest.raises(idjag.ConfigurationError, match="user_authentication.acr_values"):
+        verifier(kit, user_authentication={"acr_values": []})
+
+
+def test_tenancy_claims_are_typed_fields(kit: Kit) -> None:
+    client = kit.as_client["client_id"]
+    g = verifier(kit).verify(mint(kit, {"tenant": "acme", "aud_tenant": "t-7", "aud_sub": "acct-42"}), client)
+    assert (g.tenant, g.aud_tenant, g.aud_sub) == ("acme", "t-7", "acct-42")
+    assert g.claims["tenant"] == "acme" and g.first_use
+    g = verifier(kit).verify(mint(kit), client)
+    assert (g.tenant, g.aud_tenant, g.aud_sub, g.acr, g.auth_time) == (None, None, None, None, None)
+    with pytest.raises(idjag.VerificationError) as info:
+        verifier(kit).verify(mint(kit, {"tenant": 7}), client)
+    assert info.value.reason == "malformed"
+
+
+def test_replay_policy_until_exp(kit: Kit) -> None:
+    """`replay: {"policy": "until_exp"}` (weaker, like Auth0): the same ID-JAG is accepted
+    again; only the first presentation has `first_use`. The default stays single use."""
+    client = kit.as_client["client_id"]
+    v = verifier(kit, replay={"policy": "until_exp"})
+    jag = mint(kit)
+    assert [v.verify(jag, client).first_use for _ in range(3)] == [True, False, False]
+    assert "first_use=False" in repr(v.verify(jag, client))
+    strict = verifier(kit)
+    assert strict.verify(jag, client).first_use
+    with pytest.raises(idjag.VerificationError) as info:
+        strict.verify(jag, client)
+    assert info.value.reason == "replayed"
+    with pytest.raises(idjag.ConfigurationError, match="replay.policy"):
+        verifier(kit, replay={"policy": "reuse"})
 
 
 def test_prefetch_and_async(kit: Kit) -> None:
@@ -153,3 +237,7 @@ def test_verify_vectors() -> None:
             assert info.value.code == expect["error"], (name, str(info.value))
             assert info.value.reason == expect["reason"], (name, str(info.value))
             assert case["assertion"] not in str(info.value)
+            status, body = idjag.token_error_response(info.value)
+            wire = {"status": status, "error": body["error"]}
+            wire.update({k: body[k] for k in ("acr_values", "max_age") if k in body})
+            assert wire == expect["wire"], name

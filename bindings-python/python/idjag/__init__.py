@@ -32,8 +32,10 @@ Events
 ``Session(config, on_event=callback)`` calls ``callback(idjag.HttpEvent)`` for each HTTP
 exchange, and every exchange is logged at ``DEBUG`` on the ``idjag`` logger. Events carry the
 step, method, URL (no query string), status, duration and size, never a header, body or
-token. They are delivered on the calling thread just after the call that caused them returns
-(in order, outside every idjag lock, so the callback may use the session).
+token. They are delivered on the calling thread, with the GIL, once the core call that caused
+them is done and before the method returns (in order, outside every idjag lock, so the
+callback may call the session, even for the same server). An exception raised by the callback
+goes to :func:`sys.unraisablehook` and affects neither the call nor the session.
 """
 
 from __future__ import annotations
@@ -110,8 +112,12 @@ class Session(_native.Session):
 
     - ``access_token(server_url)``: a cached token (no I/O), or discovery + exchange + redemption
       (the GIL is released meanwhile). Concurrent callers for one server share one exchange.
-    - ``handle_challenge(server_url, status, www_authenticate)``: after a 401/403 from the MCP
-      server, the token to retry with (bounded: never loops).
+    - ``handle_challenge(server_url, status, www_authenticate=None, rejected_token=None)``: after
+      a 401/403 from the MCP server, the token to retry with. Pass the token the rejected
+      request carried (``token.access_token`` or ``token.authorization``): a 401 against an
+      older token then returns the current one at once, a 401 against the current one mints a
+      new one (so back-to-back revocations each get a fresh token), and only a token rejected
+      right after its own minting several times in a row fails instead of looping.
     - ``set_subject_token(token, token_type="id_token", refresh_token=None)``: after the user
       signed in again (answer to :class:`ReauthenticationRequired`).
     - ``invalidate(server_url)``, ``discover(server_url)``, ``cached_token(server_url)``.
@@ -131,12 +137,16 @@ class Session(_native.Session):
         return await asyncio.to_thread(self.access_token, server_url)
 
     async def handle_challenge_async(
-        self, server_url: str, status: int, www_authenticate: Optional[str] = None
+        self,
+        server_url: str,
+        status: int,
+        www_authenticate: Optional[str] = None,
+        rejected_token: Optional[str] = None,
     ) -> Token:
         """:meth:`handle_challenge` in a worker thread."""
         import asyncio
         return await asyncio.to_thread(
-            self.handle_challenge, server_url, status, www_authenticate
+            self.handle_challenge, server_url, status, www_authenticate, rejected_token
         )
 
     async def request_id_jag_async(
@@ -192,10 +202,15 @@ class Verifier(_native.Verifier):
     ``config`` is the verifier configuration (mapping or JSON; the same shape as the Rust
     ``VerifierConfig``): ``issuer``, ``resources``, ``trusted_idps`` (with ``jwks_uri``, a
     static ``jwks``, or discovery from the issuer), ``algorithms``, ``clock_skew_s``,
-    ``max_age_s``, ``max_lifetime_s``, ``default_resource``/``missing_resource``, ``replay``.
+    ``max_age_s``, ``max_lifetime_s``, ``default_resource``/``missing_resource``,
+    ``default_scope``, ``client_scopes``, ``user_authentication`` (step-up for sensitive
+    servers: ``{"acr_values": [...], "max_auth_age_s": N, "resources": {url: {...}}}``) and
+    ``replay`` (``{"policy": "single_use" | "until_exp", "redis_url": ...}``; ``until_exp``
+    accepts an ID-JAG again until it expires and is weaker: see the guide).
 
     ``verify(assertion, client_id, scope=None)`` returns a :class:`VerifiedGrant` or raises
-    :class:`VerificationError` (``.reason`` tells why, one of :data:`RejectReason`), or a
+    :class:`VerificationError` (``.reason`` tells why, one of :data:`RejectReason`; for
+    ``acr_not_accepted`` / ``auth_time_too_old`` also ``.acr_values`` / ``.max_age``), or a
     transport-class error when the IdP's keys cannot be fetched. Answer the client with
     :func:`token_error_response`. Thread-safe; the ``jti`` replay store is shared by every
     thread (in-memory by default). ``insecure_fixed_clock`` (Unix seconds) freezes the clock,
@@ -212,14 +227,25 @@ class Verifier(_native.Verifier):
         return await asyncio.to_thread(self.verify, assertion, client_id, scope)
 
 
-def token_error_response(error: BaseException) -> tuple[int, dict[str, str]]:
+def token_error_response(error: BaseException) -> tuple[int, dict[str, Union[str, int]]]:
     """The token endpoint's answer ``(status, json_body)`` for an exception raised by
-    :meth:`Verifier.verify`: ``400 invalid_grant`` for every rejection (generic on purpose, so
-    the reason is not disclosed: log ``error.reason`` instead), ``503
-    temporarily_unavailable`` when the keys or replay store are unavailable, ``500
-    server_error`` otherwise. Send with ``Cache-Control: no-store``."""
-    code = getattr(error, "code", None) if isinstance(error, IdjagError) else None
-    return _native.token_error_response_for(code or "internal")
+    :meth:`Verifier.verify`: ``400 invalid_scope`` for a ``scope_not_granted`` rejection,
+    ``400 insufficient_user_authentication`` with ``acr_values`` (str) and/or ``max_age``
+    (int) — what the user's new authentication must meet (RFC 9470 §3) — for
+    ``acr_not_accepted`` / ``auth_time_too_old``, ``400 invalid_grant`` for every other
+    rejection (generic on purpose, so the reason is not disclosed: log ``error.reason``
+    instead), ``503 temporarily_unavailable`` when the keys or replay store are unavailable,
+    ``500 server_error`` otherwise. Send with ``Cache-Control: no-store``."""
+    if not isinstance(error, IdjagError):
+        return _native.token_error_response_for("internal")
+    acr_values = getattr(error, "acr_values", None)
+    max_age = getattr(error, "max_age", None)
+    return _native.token_error_response_for(
+        error.code,
+        error.reason,
+        acr_values=acr_values if isinstance(acr_values, str) else None,
+        max_age=max_age if isinstance(max_age, int) else None,
+    )
 
 
 _default_client: Optional[Client] = None

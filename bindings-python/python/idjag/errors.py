@@ -112,6 +112,8 @@ RejectReason = Literal[
     "replayed",
     "missing_claim",
     "scope_not_granted",
+    "acr_not_accepted",
+    "auth_time_too_old",
 ]
 """Why the verifier rejected an ID-JAG (``VerificationError.reason``)."""
 
