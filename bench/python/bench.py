@@ -88,6 +88,7 @@ class Kit:
             "idp": {"issuer": self.info["idp_issuer"], **self.idp_client},
             "subject_token": self.admin("id_token", {"user": "alice"})["id_token"],
             "client": dict(self.as_client),
+            "client_issuers": [self.info["as_issuer"]],
         }
 
     def close(self) -> None:
