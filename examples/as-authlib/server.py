@@ -44,8 +44,8 @@ class Client(ClientMixin):
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == JWTBearerGrant.GRANT_TYPE
 
-    def get_allowed_scope(self, scope: Optional[str]) -> Optional[str]:
-        return scope  # the verifier has already decided what may be granted
+    def get_allowed_scope(self, scope: Optional[str]) -> str:
+        return scope or ""  # the verifier has decided what may be granted ("": nothing)
 
 
 @dataclass
@@ -108,7 +108,14 @@ class IdJagGrant(JWTBearerGrant):
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
-def create_app(verifier_config: dict[str, Any], clients: list[dict[str, str]], token_ttl: int = 300) -> Flask:
+def create_app(
+    verifier_config: dict[str, Any],
+    clients: list[dict[str, str]],
+    token_ttl: int = 300,
+    authorization_endpoint: Optional[str] = None,
+) -> Flask:
+    """`authorization_endpoint`: your server's authorization-code endpoint, if it has one, to
+    advertise (RFC 8414 needs none for a jwt-bearer-only server; the MCP Python SDK does)."""
     verifier = idjag.Verifier(verifier_config)
     issuer, resource = verifier_config["issuer"], verifier_config["resources"][0]
     registered = {c["client_id"]: Client(c["client_id"], c["client_secret"]) for c in clients}
@@ -145,7 +152,8 @@ def create_app(verifier_config: dict[str, Any], clients: list[dict[str, str]], t
             grant_types_supported=[JWTBearerGrant.GRANT_TYPE],
             authorization_grant_profiles_supported=[ID_JAG_PROFILE],
             token_endpoint_auth_methods_supported=IdJagGrant.TOKEN_ENDPOINT_AUTH_METHODS,
-            response_types_supported=[],
+            response_types_supported=["code"] if authorization_endpoint else [],
+            **({"authorization_endpoint": authorization_endpoint} if authorization_endpoint else {}),
         )
 
     @app.get(prm_path)
@@ -167,6 +175,7 @@ def create_app(verifier_config: dict[str, Any], clients: list[dict[str, str]], t
 
 
 if __name__ == "__main__":
+    import os
     from urllib.parse import urlsplit
 
     from werkzeug.serving import make_server
@@ -174,7 +183,7 @@ if __name__ == "__main__":
     with open(sys.argv[1]) as f:
         config = json.load(f)
     with open(sys.argv[2]) as f:
-        app = create_app(config, json.load(f))
+        app = create_app(config, json.load(f), authorization_endpoint=os.environ.get("AUTHORIZATION_ENDPOINT"))
     where = urlsplit(config["issuer"])
     httpd = make_server(where.hostname, where.port, app, threaded=True)
     print(f"listening on {config['issuer']}", flush=True)

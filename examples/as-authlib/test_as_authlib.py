@@ -64,10 +64,13 @@ class AS:
         }))
         (tmp / "clients.json").write_text(json.dumps([CLIENT, SPACE_CLIENT]))
         self.log_path = tmp / "as.log"
+        # Stands for the operator's existing authorization-code endpoint (not served here):
+        # the MCP Python SDK needs one in the metadata (test_python_sdk_requires_...).
+        env = {**os.environ, "AUTHORIZATION_ENDPOINT": f"{issuer}/authorize"}
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, str(HERE / "server.py"), str(tmp / "verifier.json"), str(tmp / "clients.json")],
-                stdout=subprocess.PIPE, stderr=log, text=True,
+                stdout=subprocess.PIPE, stderr=log, text=True, env=env,
             )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -268,6 +271,24 @@ def test_basic_secret_with_a_space(env: AS) -> None:
     assert redeem(env, jag(), cid, secret, basic=False)[0] == 200
     # idjag with the post method configured: accepted.
     cfg = env.kit.config(idp={"issuer": env.kit.idp_issuer, "client_id": "idp-public-client"},
+                         subject_token=env.kit.id_token(aud="idp-public-client"),
                          client={**SPACE_CLIENT, "auth_method": "client_secret_post"}, client_issuers=[env.issuer])
     token = idjag.Session(cfg).access_token(env.resource)
     assert call_mcp(env, token.access_token)[1]["client_id"] == cid
+
+
+def test_python_sdk_requires_authorization_endpoint_in_metadata(env: AS) -> None:
+    """MCP Python SDK 2.3.0 parses AS metadata with `authorization_endpoint` required, so it
+    finds "no authorization server metadata" at a jwt-bearer-only AS, which RFC 8414 §2
+    allows to omit it. Hence this example advertises the operator's authorization endpoint
+    when configured (`AUTHORIZATION_ENDPOINT`)."""
+    from mcp.shared.auth import OAuthMetadata
+    from pydantic import ValidationError
+
+    with urllib.request.urlopen(f"{env.issuer}/.well-known/oauth-authorization-server", timeout=10) as r:
+        md = json.load(r)
+    assert md["authorization_endpoint"] == f"{env.issuer}/authorize"
+    OAuthMetadata.model_validate(md)
+    del md["authorization_endpoint"]
+    with pytest.raises(ValidationError):
+        OAuthMetadata.model_validate(md)
