@@ -1,0 +1,45 @@
+# Sourced by examples/as-*/test.sh: builds and installs what the example tests need, from this
+# tree, on a fresh machine too (loopback only):
+#   - idjag-testkit and the idjag CLI (cargo, debug profile; reused by cargo when up to date),
+#   - the Python wheel in target-python/venv (bindings-python/test.sh's venv, profile dev) with
+#     bindings-python/requirements-test.txt (the MCP Python SDK) and the example's own pins,
+#   - the Node addon next to bindings-node/index.js (`node build.js --profile dev`).
+# IDJAG_EXAMPLES_REUSE=1 (scripts/test.sh, after bindings-python/test.sh and
+# bindings-node/test.sh) keeps the wheel and the addon they installed instead of rebuilding.
+# Exports IDJAG_TESTKIT, IDJAG_CLI, IDJAG_PYTHON, IDJAG_NODE.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+VENV="$ROOT/target-python/venv"
+say() { printf -- '-- %s\n' "$*"; }
+now() { date +%s; }
+
+prepare_rust() {
+    say "cargo build -p idjag-testkit -p idjag-cli"
+    (cd "$ROOT" && cargo build -q --locked -p idjag-testkit -p idjag-cli)
+    export IDJAG_TESTKIT="$TARGET_DIR/debug/idjag-testkit" IDJAG_CLI="$TARGET_DIR/debug/idjag"
+}
+
+# prepare_python [requirements.txt]
+prepare_python() {
+    [ -x "$VENV/bin/python" ] || { say "creating $VENV"; mkdir -p "$ROOT/target-python"; "${PYTHON:-python3}" -m venv "$VENV"; }
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/bindings-python/requirements-test.txt" ${1:+-r "$1"}
+    if [ "${IDJAG_EXAMPLES_REUSE:-0}" = 1 ] && "$VENV/bin/python" -c 'import idjag' 2>/dev/null; then
+        say "reusing the installed idjag wheel"
+    else
+        say "pip install ./bindings-python (profile dev)"
+        (cd "$ROOT" && MATURIN_PEP517_ARGS="--profile dev" "$VENV/bin/python" -m pip install -q \
+            --disable-pip-version-check --force-reinstall --no-deps ./bindings-python)
+    fi
+    export IDJAG_PYTHON="$VENV/bin/python"
+}
+
+prepare_node() {
+    if [ "${IDJAG_EXAMPLES_REUSE:-0}" = 1 ] && ls "$ROOT"/bindings-node/idjag.*.node >/dev/null 2>&1; then
+        say "reusing the built Node addon"
+    else
+        say "node build.js --profile dev (the Node addon)"
+        (cd "$ROOT/bindings-node" && node build.js --profile dev)
+    fi
+    export IDJAG_NODE="$(command -v node)"
+}
