@@ -113,9 +113,11 @@ def form(s: str) -> str:
 
 
 def redeem(env: AS, assertion: str, client_id: str = CLIENT["client_id"], secret: Optional[str] = CLIENT["client_secret"],
-           basic: bool = True) -> tuple[int, dict[str, Any], Optional[str]]:
+           basic: bool = True, scope: Optional[str] = None) -> tuple[int, dict[str, Any], Optional[str]]:
     """A jwt-bearer request: (status, body, Cache-Control)."""
     fields = {"grant_type": JWT_BEARER, "assertion": assertion}
+    if scope is not None:
+        fields["scope"] = scope
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if secret is not None and basic:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{form(client_id)}:{form(secret)}".encode()).decode()
@@ -292,3 +294,49 @@ def test_python_sdk_requires_authorization_endpoint_in_metadata(env: AS) -> None
     del md["authorization_endpoint"]
     with pytest.raises(ValidationError):
         OAuthMetadata.model_validate(md)
+
+
+def test_authlib_idjag_grant_grants_the_requested_scope_without_a_scope_claim(env: AS) -> None:
+    """Authlib 1.9.10's own draft `IDJAGGrant` (not used by this example) gives an ID-JAG
+    without a `scope` claim whatever scope the client requests; idjag's verifier (SPEC §5:
+    the ID-JAG is the grant) grants nothing then, so the same request is `invalid_scope`."""
+    from authlib.integrations.flask_oauth2 import AuthorizationServer
+    from authlib.oauth2.drafts import IDJAGGrant
+    from flask import Flask
+    from joserfc.jwk import KeySet
+
+    sys.path.insert(0, str(HERE))
+    import server as example
+
+    class Grant(IDJAGGrant):  # type: ignore[misc]
+        TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic"]
+
+        def get_audiences(self) -> list[str]:
+            return [env.issuer]
+
+        def resolve_issuer_key(self, issuer: str, headers: Any) -> Any:
+            assert issuer == env.kit.idp_issuer
+            return KeySet.import_key_set(env.kit.info["idp_jwks"])
+
+        def authenticate_user(self, subject: str) -> str:
+            return subject
+
+        def check_jti(self, claims: Any, jti: str) -> bool:
+            return True
+
+        def check_id_jag_permission(self, client: Any, user: Any, scopes: Any) -> bool:
+            return True
+
+    app = Flask("authlib-idjag-grant")
+    server = AuthorizationServer(app, query_client={"mcp-client": example.Client(**CLIENT)}.get,
+                                 save_token=lambda token, request: None)
+    server.register_grant(Grant)
+    app.add_url_rule("/token", "token", server.create_token_response, methods=["POST"])
+    basic = "Basic " + base64.b64encode(f"{form(CLIENT['client_id'])}:{form(CLIENT['client_secret'])}".encode()).decode()
+    jag = mint(env)  # no scope claim
+    r = app.test_client().post("/token", headers={"Authorization": basic},
+                               data={"grant_type": JWT_BEARER, "assertion": jag, "scope": "mcp:admin"})
+    assert r.status_code == 200 and r.get_json()["scope"] == "mcp:admin"
+    status, body, _ = redeem(env, mint(env), scope="mcp:admin")
+    assert (status, body["error"]) == (400, "invalid_scope")
+    assert env.last_refusal().endswith("reason=scope_not_granted")
