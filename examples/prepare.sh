@@ -6,7 +6,9 @@
 #   - the Node addon next to bindings-node/index.js (`node build.js --profile dev`).
 # IDJAG_EXAMPLES_REUSE=1 (scripts/test.sh, after bindings-python/test.sh and
 # bindings-node/test.sh) keeps the wheel and the addon they installed instead of rebuilding.
-# Exports IDJAG_TESTKIT, IDJAG_CLI, IDJAG_PYTHON, IDJAG_NODE.
+#   - libidjag (scripts/install-c.sh into $CARGO_TARGET_DIR/c/prefix, shared with
+#     tests/c/run.sh) and the C driver examples/clients/idjag_session.c on it.
+# Exports IDJAG_TESTKIT, IDJAG_CLI, IDJAG_PYTHON, IDJAG_NODE, IDJAG_C_SESSION.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -42,4 +44,18 @@ prepare_node() {
         (cd "$ROOT/bindings-node" && node build.js --profile dev)
     fi
     export IDJAG_NODE="$(command -v node)"
+}
+
+prepare_c() {
+    local prefix="$TARGET_DIR/c/prefix" log="$TARGET_DIR/c/install-c.log"
+    mkdir -p "$prefix"
+    say "scripts/install-c.sh $prefix (libidjag, release; cargo reuses an up-to-date build)"
+    (cd "$ROOT" && scripts/install-c.sh "$prefix") 2>"$log" || { cat "$log" >&2; return 1; }
+    local pc="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+    export IDJAG_C_SESSION="$TARGET_DIR/c/idjag_session"
+    # shellcheck disable=SC2046
+    cc -std=c11 -Wall -Wextra -Werror -pedantic -O1 -g $(PKG_CONFIG_PATH="$pc" pkg-config --cflags idjag) \
+        "$ROOT/examples/clients/idjag_session.c" -o "$IDJAG_C_SESSION" \
+        $(PKG_CONFIG_PATH="$pc" pkg-config --libs idjag) \
+        -Wl,-rpath,"$(PKG_CONFIG_PATH="$pc" pkg-config --variable=libdir idjag)"
 }

@@ -1,6 +1,7 @@
 // Test helpers: one `idjag-testkit serve --json` process (IdP + AS + MCP server on loopback)
 // per test file, driven through its admin API (testkit/src/admin.rs).
 import { spawn, execFileSync } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +14,16 @@ function testkitBinary() {
   execFileSync('cargo', ['build', '--quiet', '-p', 'idjag-testkit'], { cwd: ROOT, stdio: 'inherit' })
   const target = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target')
   return join(target, 'debug', 'idjag-testkit')
+}
+
+/**
+ * Appends a passed interop result to `$IDJAG_MATRIX` (scripts/matrix.py makes the README's
+ * interop matrix from it; testkit/src/matrix.rs documents the line). One O_APPEND write.
+ */
+export function recordMatrix(client, server, test) {
+  const path = process.env.IDJAG_MATRIX
+  if (!path) return
+  appendFileSync(path, JSON.stringify({ client, server, test }) + '\n')
 }
 
 export class Kit {

@@ -11,7 +11,7 @@ import {
 } from '@modelcontextprotocol/client'
 import { Session, IdjagError } from 'idjag'
 import { IdjagAuthProvider, assertionCallback, withIdjag } from 'idjag/mcp'
-import { Kit } from './kit.mjs'
+import { Kit, recordMatrix } from './kit.mjs'
 
 let kit
 before(async () => {
@@ -53,6 +53,7 @@ test('IdjagAuthProvider: list tools and call them with one exchange', async () =
   }
   const c = await kit.counters()
   assert.deepEqual([c.idp_token, c.as_token], [1, 1], 'one exchange for the whole conversation')
+  recordMatrix('node', 'testkit', 'bindings-node/__test__/mcp.test.mjs::IdjagAuthProvider: list tools and call them with one exchange')
 })
 
 test('IdjagAuthProvider: a 401 is answered by handleChallenge and the request retried', async () => {

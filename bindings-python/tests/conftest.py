@@ -20,6 +20,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def record_matrix(client: str, server: str, test: str) -> None:
+    """Appends a passed interop result to `$IDJAG_MATRIX` (scripts/matrix.py makes the
+    README's interop matrix from it; testkit/src/matrix.rs documents the line)."""
+    path = os.environ.get("IDJAG_MATRIX")
+    if not path:
+        return
+    line = json.dumps({"client": client, "server": server, "test": test}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
 def testkit_binary() -> str:
     """`$IDJAG_TESTKIT`, else `cargo build -p idjag-testkit` in `$CARGO_TARGET_DIR`."""
     explicit = os.environ.get("IDJAG_TESTKIT")

@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 
 import idjag
 import idjag.mcp
-from conftest import Kit, start_kit
+from conftest import Kit, record_matrix, start_kit
 from idjag.mcp import IdjagTransport, idjag_error
 
 
@@ -69,6 +69,7 @@ def test_list_tools_and_call_one(kit: Kit, how: str) -> None:
     assert echo == "hello"
     c = kit.counters()
     assert (c["idp_token"], c["as_token"]) == (1, 1)  # one exchange for the whole conversation
+    record_matrix("python", "testkit", f"bindings-python/tests/test_mcp.py::test_list_tools_and_call_one[{how}]")
 
 
 @both_adapters

@@ -222,6 +222,11 @@ fn token_against_the_serve_process() {
     );
     assert!(!stderr.contains("planted-wrong-secret"));
     assert!(out.stdout.is_empty());
+    idjag_testkit::record_matrix(
+        "cli",
+        "testkit",
+        "cli/tests/cli.rs::token_against_the_serve_process",
+    );
 }
 
 #[test]

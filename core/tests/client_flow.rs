@@ -105,6 +105,11 @@ fn full_flow_over_loopback() {
     assert!(at.expires_at.is_some());
     assert_eq!(mcp_initialize(&kit, at.access_token.expose_secret()), 200);
     assert_eq!(mcp_initialize(&kit, "not-a-token"), 401);
+    idjag_testkit::record_matrix(
+        "rust",
+        "testkit",
+        "core/tests/client_flow.rs::full_flow_over_loopback",
+    );
 }
 
 /// SPEC §2.C item 6: every client authentication method, at the IdP and at the AS.

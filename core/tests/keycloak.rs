@@ -166,61 +166,25 @@ impl Drop for RealmGuard<'_> {
 
 /// The realm: one `jwt-authorization-grant` identity provider trusting the testkit IdP, a
 /// confidential client allowed to redeem its ID-JAGs, and a user linked to the IdP subject.
+/// One template, `tests/keycloak/realm.json`, serves the Rust, Python and Node Keycloak tests.
 fn realm_json(realm: &str, kit: &TestKit) -> Value {
-    let grant_client = |client_id: &str, secret: &str| {
-        json!({
-            "clientId": client_id, "enabled": true, "publicClient": false,
-            "clientAuthenticatorType": "client-secret", "secret": secret,
-            "standardFlowEnabled": false, "implicitFlowEnabled": false,
-            "directAccessGrantsEnabled": false, "serviceAccountsEnabled": false,
-            "consentRequired": false,
-            "attributes": {
-                "oauth2.jwt.authorization.grant.enabled": "true",
-                "oauth2.jwt.authorization.grant.idp": IDP_ALIAS
-            },
-            "protocolMappers": [{
-                "name": "mcp-audience", "protocol": "openid-connect",
-                "protocolMapper": "oidc-audience-mapper",
-                "config": {
-                    "included.custom.audience": MCP_AUDIENCE,
-                    "access.token.claim": "true", "id.token.claim": "false",
-                    "introspection.token.claim": "true"
-                }
-            }]
-        })
-    };
-    json!({
-        "realm": realm,
-        "enabled": true,
-        // Keycloak fetches the testkit JWKS over plain http on 127.0.0.1 and we call it over
-        // plain http on 127.0.0.1: "external" (the default) allows both.
-        "sslRequired": "external",
-        "identityProviders": [{
-            "alias": IDP_ALIAS,
-            "providerId": "jwt-authorization-grant",
-            "enabled": true,
-            "config": {
-                "issuer": kit.idp_issuer(),
-                "jwksUrl": kit.idp_jwks_uri(),
-                "useJwksUrl": "true",
-                "jwtAuthorizationGrantEnabled": "true",
-                "jwtAuthorizationGrantMaxAllowedAssertionExpiration": "300",
-                "jwtAuthorizationGrantAllowedClockSkew": "5"
-            }
-        }],
-        "clients": [
-            grant_client(CLIENT_ID, CLIENT_SECRET),
-            grant_client(OTHER_CLIENT_ID, OTHER_CLIENT_SECRET)
-        ],
-        "users": [{
-            "username": USER, "enabled": true,
-            "email": "alice@example.com", "emailVerified": true,
-            "firstName": "Alice", "lastName": "Example",
-            "federatedIdentities": [{
-                "identityProvider": IDP_ALIAS, "userId": USER, "userName": USER
-            }]
-        }]
-    })
+    let text = include_str!("../../tests/keycloak/realm.json")
+        .replace("{{REALM}}", realm)
+        .replace("{{IDP_ISSUER}}", &kit.idp_issuer())
+        .replace("{{IDP_JWKS_URL}}", &kit.idp_jwks_uri());
+    let v: Value = serde_json::from_str(&text).expect("tests/keycloak/realm.json");
+    // The constants this test uses are the template's.
+    assert_eq!(v["identityProviders"][0]["alias"], json!(IDP_ALIAS));
+    assert_eq!(v["clients"][0]["clientId"], json!(CLIENT_ID));
+    assert_eq!(v["clients"][0]["secret"], json!(CLIENT_SECRET));
+    assert_eq!(v["clients"][1]["clientId"], json!(OTHER_CLIENT_ID));
+    assert_eq!(v["clients"][1]["secret"], json!(OTHER_CLIENT_SECRET));
+    assert_eq!(
+        v["clients"][0]["protocolMappers"][0]["config"]["included.custom.audience"],
+        json!(MCP_AUDIENCE)
+    );
+    assert_eq!(v["users"][0]["username"], json!(USER));
+    v
 }
 
 // ---------------------------------------------------------------------------------------
@@ -849,5 +813,10 @@ fn keycloak_accepts_id_jags_from_the_testkit_idp() {
     assert_eq!(
         failed, 0,
         "{failed} Keycloak interop check(s) failed (see above)"
+    );
+    idjag_testkit::record_matrix(
+        "rust",
+        "keycloak",
+        "core/tests/keycloak.rs::keycloak_accepts_id_jags_from_the_testkit_idp",
     );
 }

@@ -12,6 +12,7 @@ t0=$(now)
 prepare_rust
 prepare_python requirements.txt
 prepare_node
+prepare_c
 say "pytest test_as_authlib.py"
 "$IDJAG_PYTHON" -m pytest -q -p no:cacheprovider --timeout 120 test_as_authlib.py
 say "examples/as-authlib/test.sh: $(( $(now) - t0 )) s"

@@ -182,6 +182,17 @@ def test_cli_token(env: AS) -> None:
     record("cli", "test_cli_token")
 
 
+def test_c_session(env: AS) -> None:
+    driver = os.environ.get("IDJAG_C_SESSION")
+    assert driver, "IDJAG_C_SESSION: examples/clients/idjag_session.c (test.sh builds it)"
+    out = subprocess.run([driver, env.resource], input=json.dumps(session_config(env)),
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    t = json.loads(out)
+    assert t["authorization_server"] == env.issuer
+    assert call_mcp(env, t["access_token"]) == (200, {"sub": "alice", "client_id": "mcp-client", "scope": None})
+    record("c", "test_c_session")
+
+
 @pytest.mark.parametrize("method", ["client_secret_post", "client_secret_basic"])
 def test_python_sdk_identity_assertion_provider(env: AS, method: str) -> None:
     class Storage:

@@ -161,6 +161,21 @@ test('cli: idjag token gets a token that /mcp accepts', async () => {
   record('cli', 'cli: idjag token gets a token that /mcp accepts')
 })
 
+test('c: libidjag idjag_session_access_token gets a token that /mcp accepts', async () => {
+  assert.ok(process.env.IDJAG_C_SESSION, 'IDJAG_C_SESSION: examples/clients/idjag_session.c (test.sh builds it)')
+  const out = execFileSync(process.env.IDJAG_C_SESSION, [resource], {
+    input: JSON.stringify(await sessionConfig()),
+    encoding: 'utf8',
+    timeout: 30000,
+  })
+  const t = JSON.parse(out)
+  assert.equal(t.authorization_server, issuer)
+  const [status, who] = await callMcp(t.access_token)
+  assert.equal(status, 200)
+  assert.deepEqual(who, { sub: 'alice', client_id: CLIENT.client_id, scope: null })
+  record('c', 'c: libidjag idjag_session_access_token gets a token that /mcp accepts')
+})
+
 test('ts-sdk: CrossAppAccessProvider (leg 1 and leg 2 by the SDK) gets a token and calls /mcp', async () => {
   const provider = new CrossAppAccessProvider({
     assertion: async (ctx) => {

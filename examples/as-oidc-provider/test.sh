@@ -12,6 +12,7 @@ say "node $(node --version): npm ci (oidc-provider, @modelcontextprotocol/client
 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 prepare_rust
 prepare_node
+prepare_c
 prepare_python
 say "node --test test.mjs"
 node --test --test-timeout=120000 --test-reporter=spec test.mjs

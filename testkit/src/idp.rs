@@ -501,7 +501,8 @@ fn token_exchange(shared: &Shared, client: &Registered, form: &Form) -> Result<R
     }
     let audience = audiences[0].clone();
     let known = audience == shared.urls.as_issuer
-        || shared.opts.extra_audiences.iter().any(|a| a == &audience);
+        || shared.opts.extra_audiences.iter().any(|a| a == &audience)
+        || shared.opts.mcp_authorization_server.as_ref() == Some(&audience);
     if audiences.len() > 1 || !known {
         return Err(bad(
             "invalid_target",

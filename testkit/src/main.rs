@@ -8,6 +8,7 @@ usage: idjag-testkit serve [--json] [--tls] [--as-path /as] [--as-metadata all|o
                            [--as-auth-methods m1,m2] [--id-jag-alg ES256|RS256|EdDSA] [--ed25519]
                            [--user NAME] [--lenient-basic] [--plain-secrets] [--mcp-path /mcp2]...
                            [--extra-audience ISSUER]... [--extra-resource URL]...
+                           [--mcp-authorization-server ISSUER]
                            [--id-token-ttl SECS] [--id-jag-ttl SECS] [--as-token-ttl SECS]
                            [--idp-key FILE]... [--key-seed SEED] [--idp-port PORT]
 
@@ -17,6 +18,10 @@ and credentials (one JSON line with --json), and serves until stdin is closed.
   --mcp-path /mcp2         another MCP server on the MCP origin (repeatable)
   --extra-audience ISSUER  the IdP also issues ID-JAGs for this authorization server (yours)
   --extra-resource URL     the IdP also accepts this `resource` (your MCP server)
+  --mcp-authorization-server ISSUER
+                           the MCP server's protected-resource metadata names this AS instead
+                           of the kit's (the IdP issues ID-JAGs for it); the MCP server still
+                           accepts only the kit AS's tokens
   --id-token-ttl SECS      lifetime of ID tokens (default 3600)
   --id-jag-ttl SECS        lifetime of ID-JAGs (default 300)
   --as-token-ttl SECS      lifetime of the kit AS's access tokens (default 300); a few seconds
@@ -118,6 +123,9 @@ fn parse(args: &[String]) -> Result<(bool, Options), String> {
             "--mcp-path" => o.extra_mcp_paths.push(val("--mcp-path")?),
             "--extra-audience" => o.extra_audiences.push(val("--extra-audience")?),
             "--extra-resource" => o.extra_resources.push(val("--extra-resource")?),
+            "--mcp-authorization-server" => {
+                o.mcp_authorization_server = Some(val("--mcp-authorization-server")?)
+            }
             "--id-token-ttl" => o.id_token_ttl_secs = ttl(a, &val(a)?)?,
             "--id-jag-ttl" => o.id_jag_ttl_secs = ttl(a, &val(a)?)?,
             "--as-token-ttl" => o.as_token_ttl_secs = ttl(a, &val(a)?)?,

@@ -40,7 +40,11 @@ pub(crate) fn target(shared: &Shared, path: &str) -> Target {
 pub(crate) fn prm(shared: &Shared, t: &Target) -> Value {
     json!({
         "resource": t.mcp_url,
-        "authorization_servers": [shared.urls.as_issuer],
+        "authorization_servers": [shared
+            .opts
+            .mcp_authorization_server
+            .as_deref()
+            .unwrap_or(&shared.urls.as_issuer)],
         "scopes_supported": shared.opts.scopes_supported,
         "bearer_methods_supported": ["header"],
         "resource_name": "idjag-testkit MCP server",

@@ -129,6 +129,12 @@ pub struct Options {
     /// More authorization servers (issuers) the IdP issues ID-JAGs for besides the kit's AS,
     /// e.g. a real Keycloak realm in interop tests. The ID-JAG `aud` is the requested one.
     pub extra_audiences: Vec<String>,
+    /// The authorization server the MCP server's protected-resource metadata names instead
+    /// of the kit's own (e.g. a real Keycloak realm), so clients discover it through RFC 9728
+    /// as they would in production. The IdP issues ID-JAGs for it too. The MCP server still
+    /// accepts only the kit AS's tokens: with this set, clients get tokens from that server but
+    /// cannot call the kit's MCP tools with them.
+    pub mcp_authorization_server: Option<String>,
     /// User for `/authorize` without `login_hint` and for the context's ID token (default
     /// `alice`).
     pub default_user: String,
@@ -188,6 +194,7 @@ impl Default for Options {
             extra_resources: Vec::new(),
             extra_mcp_paths: Vec::new(),
             extra_audiences: Vec::new(),
+            mcp_authorization_server: None,
             default_user: "alice".into(),
             email_domain: "example.com".into(),
             workers: 4,

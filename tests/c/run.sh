@@ -141,6 +141,11 @@ if readelf -d "$WORK/test_idjag_static" | grep -q 'libidjag'; then
 fi
 phase "C test: run (shared)"
 "$WORK/test_idjag" "$TESTKIT" "$VECTORS"
+# The interop matrix (scripts/matrix.py): token_on_the_mcp_server gets a token from the testkit
+# AS through idjag_session_access_token and calls the testkit MCP server with it.
+if [ -n "${IDJAG_MATRIX:-}" ]; then
+    echo '{"client": "c", "server": "testkit", "test": "tests/c/test_idjag.c::token_on_the_mcp_server"}' >>"$IDJAG_MATRIX"
+fi
 phase "C test: run (static)"
 "$WORK/test_idjag_static" "$TESTKIT" "$VECTORS"
 
