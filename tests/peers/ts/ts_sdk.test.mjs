@@ -66,6 +66,11 @@ function tokenRequests(kit, rec) {
   return { as: rec.to(kit.info.as_token_endpoint), idp: rec.to(kit.info.idp_token_endpoint) }
 }
 
+/** Compares values that hold a secret; on failure the message names only what differs. */
+function secretEqual(actual, expected, what) {
+  assert.ok(actual === expected, what)
+}
+
 /** Connects and expects the SDK to fail; returns the error. */
 async function connectFails(kit, opts) {
   let client
@@ -115,8 +120,8 @@ describe('testkit --plain-secrets', () => {
     const [req] = tokenRequests(kit, rec).as
     const { client_id: id, client_secret: secret } = kit.asClient
     // btoa(id + ":" + secret): identical to idjag's header only because nothing needs encoding.
-    assert.equal(req.headers.authorization, 'Basic ' + btoa(`${id}:${secret}`))
-    assert.equal(req.headers.authorization, basicAsIdjagSendsIt(id, secret))
+    secretEqual(req.headers.authorization, 'Basic ' + btoa(`${id}:${secret}`), 'Authorization is not btoa(id:secret)')
+    secretEqual(req.headers.authorization, basicAsIdjagSendsIt(id, secret), 'Authorization differs from idjag\'s')
     const names = form(req).map(([k]) => k)
     assert.ok(!names.includes('client_id') && !names.includes('client_secret'))
     recordMatrix(name2)
@@ -147,10 +152,10 @@ describe('testkit --plain-secrets', () => {
     await whoami(client)
     await client.close()
     const [req] = tokenRequests(kit, rec).idp
-    assert.equal(req.headers.authorization, undefined)
+    assert.ok(req.headers.authorization === undefined, 'an Authorization header was sent')
     const p = Object.fromEntries(form(req))
     assert.equal(p.client_id, kit.idpClient.client_id)
-    assert.equal(p.client_secret, kit.idpClient.client_secret)
+    secretEqual(p.client_secret, kit.idpClient.client_secret, 'client_secret is not the IdP client secret')
     assert.equal(p.grant_type, 'urn:ietf:params:oauth:grant-type:token-exchange')
     assert.equal(p.requested_token_type, 'urn:ietf:params:oauth:token-type:id-jag')
     assert.equal(p.subject_token_type, 'urn:ietf:params:oauth:token-type:id_token')
@@ -283,8 +288,8 @@ describe('testkit default (reserved-character secrets)', () => {
     const { as, idp } = tokenRequests(kit, rec)
     assert.ok(as.length >= 1)
     const { client_id: id, client_secret: secret } = kit.asClient
-    assert.equal(as[0].headers.authorization, 'Basic ' + btoa(`${id}:${secret}`))
-    assert.notEqual(as[0].headers.authorization, basicAsIdjagSendsIt(id, secret))
+    secretEqual(as[0].headers.authorization, 'Basic ' + btoa(`${id}:${secret}`), 'Authorization is not btoa(id:secret)')
+    assert.ok(as[0].headers.authorization !== basicAsIdjagSendsIt(id, secret), 'Authorization equals idjag\'s')
     // Leg 1 went through (client_secret_post is form-encoded by URLSearchParams).
     assert.ok(idp.length >= 1)
     const log = (await kit.requests()).filter((r) => r.endpoint === 'as_token')
@@ -326,10 +331,10 @@ describe('testkit --as-auth-methods client_secret_post (reserved-character secre
     assert.equal((await whoami(client)).sub, 'alice')
     await client.close()
     const [req] = tokenRequests(kit, rec).as
-    assert.equal(req.headers.authorization, undefined)
+    assert.ok(req.headers.authorization === undefined, 'an Authorization header was sent')
     const p = Object.fromEntries(form(req))
     assert.equal(p.client_id, kit.asClient.client_id)
-    assert.equal(p.client_secret, kit.asClient.client_secret)
+    secretEqual(p.client_secret, kit.asClient.client_secret, 'client_secret is not the AS client secret')
     recordMatrix(name)
   })
 })
