@@ -397,3 +397,27 @@ def test_as_discovery_from_the_configured_issuer_falls_back_to_oidc_path_append(
         ("/as/.well-known/openid-configuration", 200),
     ], paths
     matrix()
+
+
+# --- expiry ---------------------------------------------------------------------------------
+
+
+def test_expired_access_token_is_dropped_then_401_and_a_new_grant(kits: Any, matrix: Any) -> None:
+    kit = kits("--as-token-ttl", "2")
+    # The provider tracks expires_in (no margin): once it has passed, the request goes out
+    # without a token, the MCP server answers 401 (no error code), and the SDK runs both legs
+    # again. idjag renews before expiry (renewal_margin_s) and never waits for the 401.
+
+    async def main() -> str:
+        async with connect(kit, provider(kit), Recorder()) as client:
+            await whoami(client)
+            await asyncio.sleep(2.5)
+            return (await whoami(client))["sub"]
+
+    assert asyncio.run(main()) == "alice"
+    c = kit.counters()
+    assert (c["idp_token"], c["as_token"]) == (2, 2), c
+    unauthorized = [(r["status"], r["error"]) for r in kit.requests("mcp") if r["status"] == 401]
+    # The first 401 opens the conversation; the second is the tokenless request after expiry.
+    assert unauthorized == [(401, None), (401, None)], unauthorized
+    matrix()

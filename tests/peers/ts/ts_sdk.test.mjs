@@ -293,7 +293,10 @@ describe('testkit default (reserved-character secrets)', () => {
     // Leg 1 went through (client_secret_post is form-encoded by URLSearchParams).
     assert.ok(idp.length >= 1)
     const log = (await kit.requests()).filter((r) => r.endpoint === 'as_token')
-    assert.ok(log.length >= 1)
+    // auth() retries once after invalid_client (the provider has no invalidateCredentials),
+    // minting a second ID-JAG for it; then the error reaches the caller.
+    assert.equal(log.length, 2)
+    assert.equal(idp.length, 2)
     for (const r of log) {
       assert.equal(r.status, 401)
       assert.equal(r.error, 'invalid_client')
@@ -382,6 +385,34 @@ describe('testkit --as-path /as --as-metadata oidc-append-only --plain-secrets',
       `${origin}/.well-known/openid-configuration/as`,
       `${origin}/as/.well-known/openid-configuration`,
     ])
+    recordMatrix(name)
+  })
+})
+
+describe('testkit --plain-secrets --as-token-ttl 2', () => {
+  let kit
+  before(async () => { kit = await Kit.start(['--plain-secrets', '--as-token-ttl', '2']) })
+  after(async () => { await kit?.stop() })
+
+  // The provider keeps no expiry (saveTokens stores expires_in, nothing reads it): the expired
+  // token is sent, the MCP server answers 401 invalid_token, and the SDK runs both legs again.
+  // idjag renews before expiry instead (renewal_margin_s) and never presents an expired token.
+  const name = 'expired access token: sent anyway, 401 invalid_token, then a new ID-JAG and grant (idjag renews before expiry)'
+  test(name, TIMEOUT, async () => {
+    await kit.reset()
+    const { client } = await connect(kit)
+    try {
+      await whoami(client)
+      await new Promise((r) => setTimeout(r, 2500))
+      assert.equal((await whoami(client)).sub, 'alice')
+    } finally {
+      await client.close()
+    }
+    const c = await kit.counters()
+    assert.equal(c.idp_token, 2)
+    assert.equal(c.as_token, 2)
+    const expired = (await kit.requests()).filter((r) => r.endpoint === 'mcp' && r.status === 401 && r.error === 'invalid_token')
+    assert.ok(expired.length >= 1, 'no 401 invalid_token: the SDK did not send the expired token')
     recordMatrix(name)
   })
 })
