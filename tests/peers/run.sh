@@ -12,7 +12,8 @@
 # Each suite's first test is the interop cell (matrix rows ts-sdk / python-sdk, column testkit);
 # the others pin, one test each, how the peer's requests differ from idjag's and whether the
 # testkit AS accepts them (tests/peers/README.md has the table). With IDJAG_MATRIX=FILE every
-# passing test appends its matrix line to FILE.
+# passing test in which the peer got a token and called a tool appends its matrix line to FILE
+# (tests that pin a refusal record nothing).
 #
 # Installs what it needs itself, so it works on a fresh machine (all gitignored):
 # - the TS SDK with `npm ci` from tests/peers/package-lock.json into tests/peers/node_modules

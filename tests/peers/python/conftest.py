@@ -136,5 +136,7 @@ def record_matrix(node_name: str) -> None:
 
 @pytest.fixture
 def matrix(request: pytest.FixtureRequest) -> Callable[[], None]:
-    """Call at the end of a test, after its assertions: records its matrix line."""
+    """Call at the end of a test, after its assertions: records its matrix line. Only tests in
+    which the SDK got a token from the testkit AS and a tool call succeeded call it; a test
+    that pins a refusal records nothing."""
     return lambda: record_matrix(request.node.name)

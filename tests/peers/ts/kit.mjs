@@ -105,7 +105,11 @@ export function basicAsIdjagSendsIt(id, secret) {
 
 const THIS_FILE = relative(ROOT, join(dirname(fileURLToPath(import.meta.url)), 'ts_sdk.test.mjs'))
 
-/** Appends the interop-matrix line for a passed test (one O_APPEND write). */
+/**
+ * Appends the interop-matrix line for a passed test (one O_APPEND write). Called only by tests
+ * in which the SDK got a token from the testkit AS and a tool call succeeded; a test that pins a
+ * refusal records nothing.
+ */
 export function recordMatrix(testName, server = 'testkit') {
   const file = process.env.IDJAG_MATRIX
   if (!file) return
