@@ -27,6 +27,21 @@ pub(crate) fn metadata(shared: &Shared) -> Value {
     })
 }
 
+/// The members OpenID Connect Discovery 1.0 §3 makes REQUIRED, added to the document served at
+/// an `openid-configuration` URL (clients such as the MCP TypeScript SDK validate it as
+/// OpenID Provider Metadata there and refuse it without them).
+fn oidc_members(shared: &Shared, doc: &mut Value) {
+    if let Some(o) = doc.as_object_mut() {
+        let jwks = format!("{}/jwks", shared.urls.as_issuer.trim_end_matches('/'));
+        o.insert("jwks_uri".into(), Value::String(jwks));
+        o.insert("subject_types_supported".into(), json!(["public"]));
+        o.insert(
+            "id_token_signing_alg_values_supported".into(),
+            json!(["RS256"]),
+        );
+    }
+}
+
 /// Every AS metadata path, with whether it is enabled.
 fn metadata_paths(shared: &Shared) -> Vec<(String, bool)> {
     let p = &shared.urls.as_path;
@@ -83,14 +98,21 @@ pub(crate) fn route(shared: &Shared, ep: Option<Endpoint>, req: &Req) -> Resp {
             if req.method != "GET" && req.method != "HEAD" {
                 return method_not_allowed("GET");
             }
-            Resp::json(200, &metadata(shared))
-                .cache_control(shared.opts.metadata_cache_control.as_deref())
+            let mut doc = metadata(shared);
+            if req.path.contains("/.well-known/openid-configuration") {
+                oidc_members(shared, &mut doc);
+            }
+            Resp::json(200, &doc).cache_control(shared.opts.metadata_cache_control.as_deref())
         }
         Some(Endpoint::AsToken) => {
             if req.method != "POST" {
                 return method_not_allowed("POST");
             }
             token(shared, req).unwrap_or_else(|e| e)
+        }
+        // The (empty) key set the OIDC documents name: this AS signs nothing.
+        _ if req.path == format!("{}/jwks", shared.urls.as_path) => {
+            Resp::json(200, &json!({"keys": []}))
         }
         _ if req.path == format!("{}/authorize", shared.urls.as_path) => Resp::oauth_error(
             400,

@@ -131,6 +131,34 @@ fn as_metadata_under_a_path() {
     assert_eq!(kit.counters().requests(Endpoint::AsMetadata), 4);
 }
 
+/// A document served at an `openid-configuration` URL carries the members OIDC Discovery 1.0
+/// §3 makes REQUIRED (the MCP TypeScript SDK refuses it otherwise); the RFC 8414 one does not.
+#[test]
+fn as_oidc_documents_have_the_oidc_required_members() {
+    let kit = TestKit::start_with(Options {
+        as_path: Some("/tenant1".into()),
+        ..Default::default()
+    });
+    let http = Http::new();
+    let origin = kit.as_issuer().trim_end_matches("/tenant1").to_string();
+    for url in [
+        format!("{origin}/.well-known/openid-configuration/tenant1"),
+        format!("{origin}/tenant1/.well-known/openid-configuration"),
+    ] {
+        let m = http.get(&url).json();
+        assert_eq!(m["issuer"], kit.as_issuer());
+        assert_eq!(m["subject_types_supported"], json!(["public"]));
+        assert_eq!(m["id_token_signing_alg_values_supported"], json!(["RS256"]));
+        let jwks = m["jwks_uri"].as_str().unwrap().to_string();
+        assert_eq!(jwks, format!("{}/jwks", kit.as_issuer()));
+        let r = http.get(&jwks);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json(), json!({"keys": []}));
+    }
+    let m = http.get(&kit.as_metadata_url()).json();
+    assert!(m.get("jwks_uri").is_none() && m.get("subject_types_supported").is_none());
+}
+
 #[test]
 fn as_metadata_oidc_only() {
     let kit = TestKit::start_with(Options {
