@@ -60,7 +60,28 @@ for peer in ("ts-sdk", "python-sdk", "rmcp"):
             "the conformance suite tests MCP clients; peers run it in their own repositories "
             "with their own fixtures (PEERS.md), which are not ours to pin and rerun here"
         )
-
+    UNFILLABLE[(peer, "keycloak")] = (
+        "peer SDKs get tokens inside an MCP connection, and no MCP server here accepts "
+        "Keycloak's access tokens (the testkit MCP server checks only its own AS's tokens; "
+        "its PRM can name Keycloak, which is how our Session-based clients are tested there)"
+    )
+for server, peer in (("oidc-provider", "ts-sdk"), ("authlib", "python-sdk")):
+    for other in ("ts-sdk", "python-sdk", "rmcp"):
+        if other != peer:
+            UNFILLABLE[(other, server)] = (
+                "each example AS is tested with one peer client, the SDK of its own language "
+                "(TS SDK against oidc-provider, Python SDK against Authlib)"
+            )
+for server in ("oidc-provider", "authlib"):
+    UNFILLABLE[("rust", server)] = (
+        "there the Rust crate runs as the `idjag` CLI (`idjag token` is `Session::access_token`); "
+        "the example ASes serve no MCP protocol for a Rust MCP client to speak"
+    )
+for version in ("0.1.16", "0.2.0-alpha.12"):
+    UNFILLABLE[("cli", f"conformance-{version}")] = (
+        "the conformance suite drives an MCP client through an MCP conversation; the CLI "
+        "gets tokens and speaks no MCP"
+    )
 
 def load(results: Path) -> dict[tuple[str, str], list[str]]:
     cells: dict[tuple[str, str], list[str]] = {}

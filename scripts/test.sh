@@ -43,6 +43,9 @@ step "MCP conformance suites 0.1.16 and 0.2.0-alpha.12 (EMA, WIF) against the Py
 # built from this tree.
 IDJAG_CONFORMANCE_REUSE=1 tests/conformance/run.sh
 
+step "peer clients: MCP TypeScript SDK 2.4.0 (CrossAppAccessProvider) and Python SDK mcp 2.3.0 (IdentityAssertionOAuthProvider), unmodified, against the testkit AS (IdJagVerifier)"
+tests/peers/run.sh
+
 step "interop matrix: README.md and docs/MATRIX.md are what this run proved (scripts/matrix.py)"
 python3 scripts/matrix.py --check "$IDJAG_MATRIX"
 

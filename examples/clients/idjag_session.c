@@ -7,7 +7,7 @@
  *   idjag_session <server_url> < config.json
  *
  * Built by examples/prepare.sh (prepare_c) against the libidjag scripts/install-c.sh
- * installs; used by examples/as-*/ and tests/keycloak/. Exit status: 0, or 1 with the
+ * installs; used by the example AS tests and tests/keycloak. Exit status: 0, or 1 with the
  * library's message (no secret) on stderr.
  */
 #include <idjag.h>

@@ -127,7 +127,11 @@ test('Keycloak redeems an ID-JAG from Node', async () => {
 })
 
 test('Session discovers Keycloak through the MCP server metadata (PRM → AS metadata → leg 1 → leg 2)', async () => {
-  const session = new Session(await kit.config({ client: clientJson(), client_issuers: [issuer] }))
+  // Keycloak refuses scopes it does not know on the jwt-bearer request (the realm defines
+  // none): no `scope` in leg 2 (`jwt_bearer_scope` "omit", the setting idjag's error names).
+  const session = new Session(
+    await kit.config({ client: clientJson(), client_issuers: [issuer], jwt_bearer_scope: { [issuer]: 'omit' } }),
+  )
   const d = await session.discover(kit.mcpUrl)
   assert.equal(d.audience, issuer)
   assert.equal(d.authorizationServer.issuer, issuer)

@@ -164,8 +164,13 @@ def test_keycloak_redeems_an_id_jag_from_python(realm: tuple[Kit, str]) -> None:
 
 
 def session_config(kit: Kit, issuer: str) -> dict[str, Any]:
-    """A Session configuration whose AS credentials go to the realm (and only there)."""
-    return kit.config(client=client_json(), client_issuers=[issuer])
+    """A Session configuration whose AS credentials go to the realm (and only there).
+
+    Keycloak refuses scopes it does not know (`invalid_scope`, "Invalid scopes: mcp:read
+    mcp:write") on the jwt-bearer request, and the realm defines none: the session asks the IdP
+    for the challenged scope in leg 1 and sends no `scope` in leg 2 (`jwt_bearer_scope` "omit",
+    the setting idjag's own error names)."""
+    return kit.config(client=client_json(), client_issuers=[issuer], jwt_bearer_scope={issuer: "omit"})
 
 
 def expect_keycloak_token(access_token: str, issuer: str) -> None:
