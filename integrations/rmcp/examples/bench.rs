@@ -19,7 +19,8 @@
 //!   `tools/call` succeeds again (idjag: 401 → `handle_challenge` → retry; rmcp: the
 //!   application sees `AuthRequired`, exchanges again and reconnects).
 //!
-//! Requests are the kit's counters per endpoint (admin API, not counted itself). Memory: the
+//! Requests are the kit's counters per endpoint (admin API, not counted itself; the AS's own
+//! JWKS fetches left out: they are not the client's). Memory: the
 //! process's peak RSS (`VmHWM`) after all scenarios, and heap allocations per scenario from a
 //! counting global allocator. Prints one JSON line.
 
@@ -103,7 +104,8 @@ impl Admin {
         let mut out = Map::new();
         for (ep, c) in r["endpoints"].as_object().ok_or("no endpoints")? {
             let n = c["requests"].as_u64().unwrap_or(0);
-            if n > 0 {
+            // The kit AS's verifier fetches the IdP JWKS itself: not a client request.
+            if n > 0 && ep != "idp_jwks" {
                 out.insert(ep.clone(), json!(n));
             }
         }
@@ -185,13 +187,20 @@ impl Contender for Idjag {
 struct Rmcp {
     kit: Value,
     http: Box<dyn OAuthHttpClient>,
+    /// The MCP transport's HTTP client, kept across reconnections (a cold start makes a
+    /// new one, as the idjag side does).
+    mcp_http: reqwest::Client,
     client: Option<Client>,
 }
 
 impl Rmcp {
     /// Leg 1 + leg 2 with the endpoints an administrator configured, then a transport with
     /// the token as its static `auth_header`, connected, and the call.
-    async fn connect_and_call(&mut self) -> Result<(), BoxError> {
+    async fn connect_and_call(&mut self, cold: bool) -> Result<(), BoxError> {
+        if cold {
+            self.http = Box::new(default_oauth_http_client()?);
+            self.mcp_http = reqwest::Client::new();
+        }
         if let Some(old) = self.client.take() {
             old.cancel().await?;
         }
@@ -220,7 +229,7 @@ impl Rmcp {
             .exchange(self.http.as_ref(), self.http.as_ref())
             .await?;
         let transport = StreamableHttpClientTransport::with_client(
-            reqwest::Client::new(),
+            self.mcp_http.clone(),
             StreamableHttpClientTransportConfig::with_uri(url)
                 .auth_header(token.access_token.secret().clone()),
         );
@@ -233,7 +242,7 @@ impl Rmcp {
 
 impl Contender for Rmcp {
     async fn cold(&mut self) -> Result<(), BoxError> {
-        self.connect_and_call().await
+        self.connect_and_call(true).await
     }
     async fn hot(&mut self) -> Result<(), BoxError> {
         whoami(self.client.as_ref().ok_or("not connected")?).await
@@ -241,13 +250,13 @@ impl Contender for Rmcp {
     async fn renewal(&mut self) -> Result<(), BoxError> {
         // rmcp has no renewal: the application exchanges again and rebuilds the transport
         // (the token is fixed in its config).
-        self.connect_and_call().await
+        self.connect_and_call(false).await
     }
     async fn reauth(&mut self) -> Result<(), BoxError> {
         let client = self.client.as_ref().ok_or("not connected")?;
         match whoami(client).await {
             Ok(()) => Err("the revoked token was accepted".into()),
-            Err(e) if is_auth_required(e.as_ref()) => self.connect_and_call().await,
+            Err(e) if is_auth_required(e.as_ref()) => self.connect_and_call(false).await,
             Err(e) => Err(e),
         }
     }
@@ -459,6 +468,7 @@ fn main() -> Result<(), BoxError> {
                 let c = Rmcp {
                     kit: kit.clone(),
                     http: Box::new(default_oauth_http_client()?),
+                    mcp_http: reqwest::Client::new(),
                     client: None,
                 };
                 run(&admin, c, n).await

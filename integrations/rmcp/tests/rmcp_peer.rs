@@ -296,9 +296,10 @@ async fn public_client_at_the_idp_is_accepted() {
     );
 }
 
-/// rmcp lets the caller pick `None` for any server; a confidential client that does not
-/// authenticate must be refused with `invalid_client` (RFC 6749 §5.2). idjag refuses to
-/// build that request for a client with a secret.
+/// rmcp uses the method the caller configured, without negotiation, so `None` can go to
+/// any server; a confidential client that does not authenticate must be refused with
+/// `invalid_client` (RFC 6749 §5.2). idjag chooses the method from the AS metadata and the
+/// credentials it holds (a secret: basic or post).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_client_authentication_for_a_confidential_client_is_refused_with_invalid_client() {
     let kit = TestKit::start();
