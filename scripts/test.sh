@@ -15,7 +15,10 @@ TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 export IDJAG_MATRIX="$TARGET/matrix/results.jsonl"
 mkdir -p "$(dirname "$IDJAG_MATRIX")" && : >"$IDJAG_MATRIX"
 
-step "rust: every crate, every feature (unit, integration, CLI, vectors)"
+step "rust: every crate, every feature (unit, integration, CLI, vectors, idjag-rmcp with rmcp's own enterprise client as a peer)"
+# One crypto provider (aws-lc-rs): nothing in the workspace, rmcp's reqwest included, links ring.
+ring="$(cargo tree --locked --workspace --all-features -e normal,build,dev --target all -i ring 2>/dev/null || true)"
+[ -z "$ring" ] || { echo "a second crypto provider (ring) is linked:" >&2; echo "$ring" >&2; exit 1; }
 cargo test --workspace --all-features --locked
 
 step "C/C++: libidjag (release) via pkg-config and CMake; C test (shared, static, ASan+UBSan, valgrind), GoogleTest C++ test, shared vectors"
@@ -38,7 +41,7 @@ step "Keycloak 26.7 accepting ID-JAGs, driven from Rust, Python and Node (tests/
 # Python and Node Keycloak tests against it, and stops it whatever happens.
 tests/keycloak/run.sh
 
-step "MCP conformance suites 0.1.16 and 0.2.0-alpha.12 (EMA, WIF) against the Python, C and Node clients"
+step "MCP conformance suites 0.1.16 and 0.2.0-alpha.12 (EMA, WIF) against the Rust (rmcp + idjag-rmcp), Python, C and Node clients"
 # Reuses the venv and the addon bindings-python/test.sh and bindings-node/test.sh have just
 # built from this tree.
 IDJAG_CONFORMANCE_REUSE=1 tests/conformance/run.sh
