@@ -1,6 +1,6 @@
 //! # idjag-rmcp
 //!
-//! [idjag](idjag) tokens on [rmcp](rmcp)'s streamable HTTP client: MCP Enterprise-Managed
+//! [idjag] tokens on [rmcp]'s streamable HTTP client: MCP Enterprise-Managed
 //! Authorization (SEP-990, ID-JAG) for the official Rust MCP SDK.
 //!
 //! [`IdjagHttpClient`] wraps any rmcp [`StreamableHttpClient`] (by default rmcp's
