@@ -30,7 +30,7 @@ import idjag.mcp
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "bindings-python" / "tests"))
-from conftest import Kit, free_port, start_kit  # noqa: E402
+from conftest import Kit, free_port, record_matrix, start_kit  # noqa: E402
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GENERIC = {"error": "invalid_grant", "error_description": "the assertion is not valid"}
@@ -42,14 +42,7 @@ MATRIX_SERVER = "authlib"
 
 
 def record(client: str, name: str) -> None:
-    path = os.environ.get("IDJAG_MATRIX")
-    if path:
-        line = json.dumps({"client": client, "server": MATRIX_SERVER, "test": f"examples/as-authlib/test_as_authlib.py::{name}"})
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, (line + "\n").encode())
-        finally:
-            os.close(fd)
+    record_matrix(client, MATRIX_SERVER, f"examples/as-authlib/test_as_authlib.py::{name}")
 
 
 class AS:

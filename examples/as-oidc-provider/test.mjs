@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, execFileSync } from 'node:child_process'
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto'
 import { Session } from 'idjag'
+import { recordMatrix } from '../../bindings-node/__test__/kit.mjs'
 import { auth, CrossAppAccessProvider, discoverAndRequestJwtAuthGrant } from '@modelcontextprotocol/client'
 import { Kit } from '../../bindings-node/__test__/kit.mjs'
 
@@ -38,9 +39,7 @@ async function freePort() {
 }
 
 function record(client, name) {
-  if (!process.env.IDJAG_MATRIX) return
-  const line = JSON.stringify({ client, server: 'oidc-provider', test: `examples/as-oidc-provider/test.mjs::${name}` })
-  appendFileSync(process.env.IDJAG_MATRIX, `${line}\n`)
+  recordMatrix(client, 'oidc-provider', `examples/as-oidc-provider/test.mjs::${name}`)
 }
 
 before(async () => {
