@@ -140,5 +140,6 @@ test('an aborted leg rejects promptly', async () => {
   const p = client.authorizationServerMetadata(kit.asIssuer, { signal: ac.signal })
   setTimeout(() => ac.abort(new Error('user cancelled')), 30)
   await assert.rejects(p, (e) => e.message === 'user cancelled')
-  assert.ok(performance.now() - t0 < 500)
+  // Well before the 1.5 s answer (the margin is for a loaded machine, not the expected time).
+  assert.ok(performance.now() - t0 < 1200)
 })

@@ -293,8 +293,9 @@ test('the event loop keeps running a 1 ms timer while the IdP is slow', async ()
   const [, ms] = await timed(() => session.accessToken(kit.mcpUrl))
   clearInterval(timer)
   assert.ok(ms >= 400, `${ms} ms`)
-  // A blocked loop would see ~0 ticks; allow for coarse timers on a loaded machine.
-  assert.ok(ticks >= 100, `${ticks} ticks in ${ms.toFixed(0)} ms`)
+  // A blocked loop would see no tick at all until the call returned; allow for very coarse
+  // timers on a loaded machine (≥ 400 ms of 1 ms intervals).
+  assert.ok(ticks >= 20, `${ticks} ticks in ${ms.toFixed(0)} ms`)
 })
 
 test('an aborted call rejects promptly with signal.reason; a pre-aborted call does no I/O', async () => {
@@ -306,7 +307,8 @@ test('an aborted call rejects promptly with signal.reason; a pre-aborted call do
   const [err, ms] = await timed(() => p.then(() => null, (e) => e))
   assert.ok(err, 'rejected')
   assert.equal(err.name, 'AbortError')
-  assert.ok(ms < 500, `rejected after ${ms.toFixed(0)} ms`)
+  // Well before the 1.5 s answer (the margin is for a loaded machine, not the expected time).
+  assert.ok(ms < 1200, `rejected after ${ms.toFixed(0)} ms`)
 
   await kit.reset()
   const before = await kit.counters()

@@ -52,7 +52,7 @@ def test_cached_token_needs_no_thread(kit: Kit, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_cancellation_abandons_the_wait_not_the_exchange(kit: Kit) -> None:
-    kit.fault("as_token", {"type": "delay", "ms": 500})
+    kit.fault("as_token", {"type": "delay", "ms": 1500})
     s = idjag.Session(kit.config())
 
     async def main() -> float:
@@ -65,7 +65,9 @@ def test_cancellation_abandons_the_wait_not_the_exchange(kit: Kit) -> None:
         return time.perf_counter() - start
 
     cancel_latency = asyncio.run(main())
-    assert cancel_latency < 0.2  # the awaiting task ends at once
+    # The awaiting task ends at once, not when the answer comes 1.4 s later (the margin is
+    # for a loaded machine).
+    assert cancel_latency < 0.7, cancel_latency
     # The exchange in flight completed in its worker thread and its token is cached.
     deadline = time.time() + 5
     while s.cached_token(kit.mcp_url) is None and time.time() < deadline:

@@ -121,12 +121,16 @@ impl Shared {
     }
 
     /// Sleeps, waking early when the kit shuts down.
+    /// Sleeps `ms` in short naps (so a stopping kit is not held up), against one deadline: on
+    /// a loaded machine each nap oversleeps, and summing naps would stretch the delay.
     pub fn sleep_ms(&self, ms: u64) {
-        let mut left = ms;
-        while left > 0 && !self.stop.load(Ordering::SeqCst) {
-            let step = left.min(10);
-            std::thread::sleep(Duration::from_millis(step));
-            left -= step;
+        let deadline = std::time::Instant::now() + Duration::from_millis(ms);
+        while !self.stop.load(Ordering::SeqCst) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(10)));
         }
     }
 
