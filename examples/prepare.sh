@@ -1,6 +1,7 @@
 # Sourced by examples/as-*/test.sh: builds and installs what the example tests need, from this
 # tree, on a fresh machine too (loopback only):
-#   - idjag-testkit and the idjag CLI (cargo, debug profile; reused by cargo when up to date),
+#   - idjag-testkit, the idjag CLI and the Rust driver core/examples/session_token.rs (cargo,
+#     debug profile; reused by cargo when up to date),
 #   - the Python wheel in target-python/venv (bindings-python/test.sh's venv, profile dev) with
 #     bindings-python/requirements-test.txt (the MCP Python SDK) and the example's own pins,
 #   - the Node addon next to bindings-node/index.js (`node build.js --profile dev`).
@@ -8,7 +9,7 @@
 # bindings-node/test.sh) keeps the wheel and the addon they installed instead of rebuilding.
 #   - libidjag (scripts/install-c.sh into $CARGO_TARGET_DIR/c/prefix, shared with
 #     tests/c/run.sh) and the C driver examples/clients/idjag_session.c on it.
-# Exports IDJAG_TESTKIT, IDJAG_CLI, IDJAG_PYTHON, IDJAG_NODE, IDJAG_C_SESSION.
+# Exports IDJAG_TESTKIT, IDJAG_CLI, IDJAG_RUST_SESSION, IDJAG_PYTHON, IDJAG_NODE, IDJAG_C_SESSION.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -17,9 +18,11 @@ say() { printf -- '-- %s\n' "$*"; }
 now() { date +%s; }
 
 prepare_rust() {
-    say "cargo build -p idjag-testkit -p idjag-cli"
-    (cd "$ROOT" && cargo build -q --locked -p idjag-testkit -p idjag-cli)
+    say "cargo build -p idjag-testkit -p idjag-cli; the Rust driver (core/examples/session_token.rs)"
+    (cd "$ROOT" && cargo build -q --locked -p idjag-testkit -p idjag-cli \
+        && cargo build -q --locked -p idjag --example session_token)
     export IDJAG_TESTKIT="$TARGET_DIR/debug/idjag-testkit" IDJAG_CLI="$TARGET_DIR/debug/idjag"
+    export IDJAG_RUST_SESSION="$TARGET_DIR/debug/examples/session_token"
 }
 
 # prepare_python [requirements.txt]

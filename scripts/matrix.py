@@ -72,11 +72,6 @@ for server, peer in (("oidc-provider", "ts-sdk"), ("authlib", "python-sdk")):
                 "each example AS is tested with one peer client, the SDK of its own language "
                 "(TS SDK against oidc-provider, Python SDK against Authlib)"
             )
-for server in ("oidc-provider", "authlib"):
-    UNFILLABLE[("rust", server)] = (
-        "there the Rust crate runs as the `idjag` CLI (`idjag token` is `Session::access_token`); "
-        "the example ASes serve no MCP protocol for a Rust MCP client to speak"
-    )
 for version in ("0.1.16", "0.2.0-alpha.12"):
     UNFILLABLE[("cli", f"conformance-{version}")] = (
         "the conformance suite drives an MCP client through an MCP conversation; the CLI "

@@ -5,7 +5,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step prints its title; the wall time of every step is summed up at the end.
+STEP_NAMES=() STEP_START=()
+step() {
+    local title="$*"
+    STEP_NAMES+=("${title:0:72}") STEP_START+=("$SECONDS")
+    printf '\n== %s\n' "$*"
+}
+report_times() {
+    local i end
+    printf '\n== wall time per step (s)\n'
+    for i in "${!STEP_NAMES[@]}"; do
+        end="${STEP_START[$((i + 1))]:-$SECONDS}"
+        printf '%6d  %s\n' "$((end - STEP_START[i]))" "${STEP_NAMES[$i]}"
+    done
+    printf '%6d  total\n' "$SECONDS"
+}
+trap report_times EXIT
 
 step "prerequisites"
 scripts/ensure-redis.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # examples/as-authlib end to end on loopback (test_as_authlib.py): Authlib's
 # AuthorizationServer (Flask) with a JWTBearerGrant verified by idjag.Verifier, against
-# idjag-testkit's IdP; idjag's Python, Node and CLI clients and the MCP Python SDK get tokens;
+# idjag-testkit's IdP; idjag's Rust, Python, Node, C and CLI clients and the MCP Python SDK get tokens;
 # bad ID-JAGs and clients refused. Installs what it needs (requirements.txt into
 # target-python/venv, the wheel, the addon, the testkit: examples/prepare.sh).
 # IDJAG_MATRIX=FILE records the interop matrix rows.

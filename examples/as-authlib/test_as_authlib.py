@@ -1,5 +1,5 @@
 """End to end on loopback: idjag-testkit's IdP mints ID-JAGs for this example AS (server.py,
-run as its own process); idjag's Python, Node and CLI clients and the MCP Python SDK's
+run as its own process); idjag's Rust, Python, Node, C and CLI clients and the MCP Python SDK's
 `IdentityAssertionOAuthProvider` get tokens from it and call its /mcp; forged, replayed and
 wrong-audience ID-JAGs and bad client credentials are refused. Run by test.sh."""
 
@@ -163,6 +163,17 @@ def test_node_session(env: AS) -> None:
     assert (r["status"], r["body"]) == (200, {"sub": "alice", "client_id": "mcp-client", "scope": None})
     assert r["authorizationServer"] == env.issuer
     record("node", "test_node_session")
+
+
+def test_rust_session(env: AS) -> None:
+    driver = os.environ.get("IDJAG_RUST_SESSION")
+    assert driver, "IDJAG_RUST_SESSION: core/examples/session_token.rs (test.sh builds it)"
+    out = subprocess.run([driver, env.resource], input=json.dumps(session_config(env)),
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    r = json.loads(out)
+    assert (r["status"], r["body"]) == (200, {"sub": "alice", "client_id": "mcp-client", "scope": None})
+    assert r["authorization_server"] == env.issuer
+    record("rust", "test_rust_session")
 
 
 def test_cli_token(env: AS) -> None:

@@ -1,5 +1,5 @@
 // End to end on loopback: idjag-testkit's IdP mints ID-JAGs for this example AS
-// (server.mjs, run as its own process); idjag's Node, Python and CLI clients and the MCP
+// (server.mjs, run as its own process); idjag's Rust, Node, Python, C and CLI clients and the MCP
 // TypeScript SDK's CrossAppAccessProvider get tokens from it and call its /mcp; forged,
 // replayed and wrong-audience ID-JAGs and bad client credentials are refused.
 // Run by test.sh (which builds the addon, the wheel, the CLI and the testkit).
@@ -144,6 +144,20 @@ test('python: idjag.Session gets a token and calls /mcp', async () => {
   assert.deepEqual(r.body, { sub: 'alice', client_id: CLIENT.client_id, scope: null })
   assert.equal(r.authorization_server, issuer)
   record('python', 'python: idjag.Session gets a token and calls /mcp')
+})
+
+test('rust: idjag::Session (the crate) gets a token and calls /mcp', async () => {
+  assert.ok(process.env.IDJAG_RUST_SESSION, 'IDJAG_RUST_SESSION: core/examples/session_token.rs (test.sh builds it)')
+  const out = execFileSync(process.env.IDJAG_RUST_SESSION, [resource], {
+    input: JSON.stringify(await sessionConfig()),
+    encoding: 'utf8',
+    timeout: 30000,
+  })
+  const r = JSON.parse(out)
+  assert.equal(r.status, 200)
+  assert.deepEqual(r.body, { sub: 'alice', client_id: CLIENT.client_id, scope: null })
+  assert.equal(r.authorization_server, issuer)
+  record('rust', 'rust: idjag::Session (the crate) gets a token and calls /mcp')
 })
 
 test('cli: idjag token gets a token that /mcp accepts', async () => {
