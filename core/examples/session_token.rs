@@ -19,9 +19,9 @@ use std::process::ExitCode;
 
 fn run(url: &str) -> Result<Value, idjag::Error> {
     let mut config = String::new();
-    std::io::stdin()
-        .read_to_string(&mut config)
-        .map_err(|e| idjag::Error::configuration(format!("reading the configuration from stdin: {e}")))?;
+    std::io::stdin().read_to_string(&mut config).map_err(|e| {
+        idjag::Error::configuration(format!("reading the configuration from stdin: {e}"))
+    })?;
     let config = SessionConfig::from_json(&config)?;
     let http = UreqHttpClient::new(&config.http_config())?;
     let session = Session::new(config)?;
