@@ -51,7 +51,7 @@ step "authorization servers built on the idjag verifier: oidc-provider (Node) an
 IDJAG_EXAMPLES_REUSE=1 examples/as-oidc-provider/test.sh
 IDJAG_EXAMPLES_REUSE=1 examples/as-authlib/test.sh
 
-step "Keycloak 26.7 accepting ID-JAGs, driven from Rust, Python and Node (tests/keycloak/run.sh)"
+step "Keycloak 26.7 accepting ID-JAGs, driven from Rust, Python, Node, C, the CLI and the TS and Python SDKs (tests/keycloak/run.sh)"
 # Downloads keycloak-quarkus-dist from Maven Central into .cache/keycloak (verified, reused),
 # starts one private instance on a free 127.0.0.1 port (needs a JDK >= 21), runs the Rust,
 # Python and Node Keycloak tests against it, and stops it whatever happens.

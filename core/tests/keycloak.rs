@@ -171,7 +171,8 @@ fn realm_json(realm: &str, kit: &TestKit) -> Value {
     let text = include_str!("../../tests/keycloak/realm.json")
         .replace("{{REALM}}", realm)
         .replace("{{IDP_ISSUER}}", kit.idp_issuer())
-        .replace("{{IDP_JWKS_URL}}", &kit.idp_jwks_uri());
+        .replace("{{IDP_JWKS_URL}}", &kit.idp_jwks_uri())
+        .replace("{{MCP_AUDIENCE}}", MCP_AUDIENCE);
     let v: Value = serde_json::from_str(&text).expect("tests/keycloak/realm.json");
     // The constants this test uses are the template's.
     assert_eq!(v["identityProviders"][0]["alias"], json!(IDP_ALIAS));

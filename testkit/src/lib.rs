@@ -79,6 +79,7 @@ mod as_verify;
 mod authz;
 mod clients;
 mod dispatch;
+mod external_as;
 mod faults;
 mod httpd;
 mod idp;
@@ -279,6 +280,7 @@ impl TestKit {
             counters: Mutex::new(Default::default()),
             log: Mutex::new(Vec::new()),
             last_as_rejection: Mutex::new(None),
+            external_jwks: Mutex::new(None),
             opts,
         });
         let verifier = as_verify::build_verifier(&shared, shared.ca_pem.clone())?;

@@ -8,7 +8,7 @@ usage: idjag-testkit serve [--json] [--tls] [--as-path /as] [--as-metadata all|o
                            [--as-auth-methods m1,m2] [--id-jag-alg ES256|RS256|EdDSA] [--ed25519]
                            [--user NAME] [--lenient-basic] [--plain-secrets] [--mcp-path /mcp2]...
                            [--extra-audience ISSUER]... [--extra-resource URL]...
-                           [--mcp-authorization-server ISSUER]
+                           [--mcp-authorization-server ISSUER] [--mcp-scopes S1,S2]
                            [--id-token-ttl SECS] [--id-jag-ttl SECS] [--as-token-ttl SECS]
                            [--idp-key FILE]... [--key-seed SEED] [--idp-port PORT]
 
@@ -20,8 +20,13 @@ and credentials (one JSON line with --json), and serves until stdin is closed.
   --extra-resource URL     the IdP also accepts this `resource` (your MCP server)
   --mcp-authorization-server ISSUER
                            the MCP server's protected-resource metadata names this AS instead
-                           of the kit's (the IdP issues ID-JAGs for it); the MCP server still
-                           accepts only the kit AS's tokens
+                           of the kit's (the IdP issues ID-JAGs for it); the MCP server accepts
+                           that AS's JWT access tokens (signature by the JWKS its metadata
+                           names, exact iss, aud containing the MCP URL, exp) besides the kit
+                           AS's own
+  --mcp-scopes S1,S2       the MCP server's scopes (PRM scopes_supported and the scope of its
+                           401 challenges; default mcp:read,mcp:write,mcp:admin and
+                           mcp:read mcp:write); an empty list for a server without scopes
   --id-token-ttl SECS      lifetime of ID tokens (default 3600)
   --id-jag-ttl SECS        lifetime of ID-JAGs (default 300)
   --as-token-ttl SECS      lifetime of the kit AS's access tokens (default 300); a few seconds
@@ -125,6 +130,16 @@ fn parse(args: &[String]) -> Result<(bool, Options), String> {
             "--extra-resource" => o.extra_resources.push(val("--extra-resource")?),
             "--mcp-authorization-server" => {
                 o.mcp_authorization_server = Some(val("--mcp-authorization-server")?)
+            }
+            "--mcp-scopes" => {
+                let scopes: Vec<String> = val("--mcp-scopes")?
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                o.scopes_supported = scopes.clone();
+                o.challenge_scopes = scopes;
             }
             "--id-token-ttl" => o.id_token_ttl_secs = ttl(a, &val(a)?)?,
             "--id-jag-ttl" => o.id_jag_ttl_secs = ttl(a, &val(a)?)?,

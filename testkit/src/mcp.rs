@@ -38,17 +38,21 @@ pub(crate) fn target(shared: &Shared, path: &str) -> Target {
 }
 
 pub(crate) fn prm(shared: &Shared, t: &Target) -> Value {
-    json!({
+    let mut doc = json!({
         "resource": t.mcp_url,
         "authorization_servers": [shared
             .opts
             .mcp_authorization_server
             .as_deref()
             .unwrap_or(&shared.urls.as_issuer)],
-        "scopes_supported": shared.opts.scopes_supported,
         "bearer_methods_supported": ["header"],
         "resource_name": "idjag-testkit MCP server",
-    })
+    });
+    // A server without scopes (`--mcp-scopes ""`) leaves the member out (RFC 9728 §2).
+    if !shared.opts.scopes_supported.is_empty() {
+        doc["scopes_supported"] = json!(shared.opts.scopes_supported);
+    }
+    doc
 }
 
 pub(crate) fn classify(shared: &Shared, path: &str) -> Option<Endpoint> {
@@ -129,6 +133,12 @@ fn authorize(shared: &Shared, req: &Req) -> Result<AccessTokenRecord, Resp> {
     };
     let rec = lock(&shared.access_tokens).get(&token).cloned();
     let Some(rec) = rec else {
+        // The PRM names another AS: its JWT access tokens are accepted (checked against its
+        // JWKS), besides the kit AS's own.
+        if let Some(issuer) = &shared.opts.mcp_authorization_server {
+            return crate::external_as::verify(shared, issuer, &token, &t.mcp_url)
+                .map_err(|why| invalid(&format!("token of {issuer}: {why}")));
+        }
         return Err(invalid("unknown token"));
     };
     if rec.exp <= shared.now() {

@@ -131,9 +131,10 @@ pub struct Options {
     pub extra_audiences: Vec<String>,
     /// The authorization server the MCP server's protected-resource metadata names instead
     /// of the kit's own (e.g. a real Keycloak realm), so clients discover it through RFC 9728
-    /// as they would in production. The IdP issues ID-JAGs for it too. The MCP server still
-    /// accepts only the kit AS's tokens: with this set, clients get tokens from that server but
-    /// cannot call the kit's MCP tools with them.
+    /// as they would in production. The IdP issues ID-JAGs for it too. The MCP server then
+    /// also accepts that server's JWT access tokens: signature by the JWKS its metadata names,
+    /// exact `iss`, `aud` containing the MCP server's URL, `exp` by the kit's clock (the user
+    /// is `preferred_username` or `sub`, the client `client_id` or `azp`).
     pub mcp_authorization_server: Option<String>,
     /// User for `/authorize` without `login_hint` and for the context's ID token (default
     /// `alice`).

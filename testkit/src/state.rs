@@ -105,6 +105,8 @@ pub(crate) struct Shared {
     pub counters: Mutex<CounterTable>,
     pub log: Mutex<Vec<RequestRecord>>,
     pub last_as_rejection: Mutex<Option<String>>,
+    /// The key set of `opts.mcp_authorization_server`, once fetched (`external_as`).
+    pub external_jwks: Mutex<Option<jsonwebtoken::jwk::JwkSet>>,
 }
 
 /// Most request records kept.

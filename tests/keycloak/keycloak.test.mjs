@@ -16,9 +16,10 @@ import { Kit, recordMatrix } from '../../bindings-node/__test__/kit.mjs'
 
 const require = createRequire(new URL('../../bindings-node/package.json', import.meta.url))
 const { Client, IdjagError, Session, inspect } = require('idjag')
+// The MCP TypeScript SDK as bindings-node/ pins it (devDependency, the same 2.4.0 as tests/peers/).
+const sdk = require('@modelcontextprotocol/client')
 
 const TEMPLATE = readFileSync(new URL('./realm.json', import.meta.url), 'utf8')
-const MCP_AUDIENCE = 'http://127.0.0.1:8000/mcp'
 const BASE = (process.env.IDJAG_KEYCLOAK_URL ?? '').replace(/\/+$/, '')
 
 async function adminToken() {
@@ -51,11 +52,14 @@ before(async () => {
   assert.ok(BASE, 'IDJAG_KEYCLOAK_URL is not set: run tests/keycloak/run.sh (it starts Keycloak)')
   realm = `idjag-node-${randomUUID().slice(0, 8)}`
   issuer = `${BASE}/realms/${realm}`
-  // The kit's MCP server names the realm as its authorization server (RFC 9728).
-  kit = await Kit.start(['--mcp-authorization-server', issuer])
+  // The kit's MCP server names the realm as its authorization server (RFC 9728) and accepts
+  // the realm's access tokens (`aud` = its URL, by the realm's audience mapper). The realm
+  // defines no scopes and Keycloak refuses unknown ones: the MCP server has none either.
+  kit = await Kit.start(['--mcp-authorization-server', issuer, '--mcp-scopes', ''])
   const doc = TEMPLATE.replaceAll('{{REALM}}', realm)
     .replaceAll('{{IDP_ISSUER}}', kit.idpIssuer)
     .replaceAll('{{IDP_JWKS_URL}}', kit.info.idp_jwks_uri)
+    .replaceAll('{{MCP_AUDIENCE}}', kit.mcpUrl)
   assert.equal(await admin('POST', '/admin/realms', JSON.parse(doc)), 201, `create realm ${realm}`)
 })
 after(async () => {
@@ -102,7 +106,7 @@ test('Keycloak redeems an ID-JAG from Node', async () => {
   const claims = inspect(at.accessToken).claims
   assert.equal(claims.iss, issuer)
   assert.equal(claims.azp, 'mcp-client')
-  assert.ok([claims.aud].flat().includes(MCP_AUDIENCE), `aud ${claims.aud}`)
+  assert.ok([claims.aud].flat().includes(kit.mcpUrl), `aud ${claims.aud}`)
 
   // The same ID-JAG again: Keycloak enforces single use of its jti.
   await assert.rejects(redeem(jag.assertion), (e) => {
@@ -140,7 +144,63 @@ test('Session discovers Keycloak through the MCP server metadata (PRM → AS met
   const claims = inspect(token.accessToken).claims
   assert.equal(claims.iss, issuer)
   assert.equal(claims.azp, 'mcp-client')
-  assert.ok([claims.aud].flat().includes(MCP_AUDIENCE), `aud ${claims.aud}`)
+  assert.ok([claims.aud].flat().includes(kit.mcpUrl), `aud ${claims.aud}`)
   assert.equal((await session.accessToken(kit.mcpUrl)).accessToken, token.accessToken, 'cached')
+  // The kit's MCP server accepts Keycloak's token.
+  const who = await whoami(token.authorization)
+  assert.deepEqual([who.sub, who.client_id], ['alice', 'mcp-client'])
   recordMatrix('node', 'keycloak', 'tests/keycloak/keycloak.test.mjs::Session discovers Keycloak through the MCP server metadata')
+})
+
+/** The kit MCP server's `whoami` tool with this Authorization header (one JSON-RPC POST). */
+async function whoami(authorization) {
+  const r = await fetch(kit.mcpUrl, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } }),
+    signal: AbortSignal.timeout(30000),
+  })
+  assert.equal(r.status, 200)
+  return JSON.parse((await r.json()).result.content[0].text)
+}
+
+test('the TS SDK CrossAppAccessProvider gets a Keycloak token and calls a tool', async () => {
+  // The SDK's `client_secret_basic` does not form-encode the secret (docs/GUIDE.md), which
+  // Keycloak decodes strictly: the realm's `sdk-client` has a plain secret. The SDK signs in
+  // at the IdP as its public client, whose ID-JAGs name `sdk-client`.
+  const sdkClient = JSON.parse(TEMPLATE).clients.find((c) => c.clientId === 'sdk-client')
+  const publicIdp = kit.info.clients.idp_public.client_id
+  await kit.admin('client_map', { idp_client_id: publicIdp, as_client_id: sdkClient.clientId })
+  const provider = new sdk.CrossAppAccessProvider({
+    // Leg 1 by the SDK too (RFC 8693 at the testkit IdP, found through its metadata).
+    assertion: async (ctx) => {
+      assert.equal(ctx.authorizationServerUrl.replace(/\/$/, ''), issuer)
+      const r = await sdk.discoverAndRequestJwtAuthGrant({
+        idpUrl: kit.idpIssuer,
+        audience: ctx.authorizationServerUrl,
+        resource: ctx.resourceUrl,
+        idToken: await kit.idToken({ aud: publicIdp }),
+        clientId: publicIdp,
+        fetchFn: ctx.fetchFn,
+      })
+      return r.jwtAuthGrant
+    },
+    clientId: sdkClient.clientId,
+    clientSecret: sdkClient.secret,
+    expectedIssuer: issuer,
+  })
+  const transport = new sdk.StreamableHTTPClientTransport(new URL(kit.mcpUrl), { authProvider: provider })
+  const client = new sdk.Client({ name: 'idjag-keycloak-ts-sdk', version: '1.0.0' })
+  await client.connect(transport)
+  try {
+    const r = await client.callTool({ name: 'whoami', arguments: {} })
+    assert.equal(r.isError, false)
+    const who = JSON.parse(r.content[0].text)
+    assert.deepEqual([who.sub, who.client_id], ['alice', sdkClient.clientId])
+  } finally {
+    await client.close()
+  }
+  const claims = inspect(provider.tokens().access_token).claims
+  assert.equal(claims.iss, issuer, "Keycloak's token")
+  recordMatrix('ts-sdk', 'keycloak', 'tests/keycloak/keycloak.test.mjs::the TS SDK CrossAppAccessProvider gets a Keycloak token and calls a tool')
 })

@@ -5,8 +5,12 @@
 #   rust    core/tests/keycloak.rs          (idjag::Client; the long list of checks)
 #   python  tests/keycloak/test_keycloak.py (idjag.Client and idjag.Session from the Python
 #           package; it also drives the `idjag` CLI and libidjag, examples/clients/idjag_session.c,
-#           through the whole chain: the kit's MCP server names the realm in its RFC 9728 metadata)
-#   node    tests/keycloak/keycloak.test.mjs (Client from the Node package)
+#           through the whole chain: the kit's MCP server names the realm in its RFC 9728 metadata),
+#           and the MCP Python SDK's IdentityAssertionOAuthProvider, unmodified)
+#   node    tests/keycloak/keycloak.test.mjs (Client and Session from the Node package, and the
+#           MCP TypeScript SDK's CrossAppAccessProvider, unmodified)
+# The Python and Node tests run the kit with --mcp-authorization-server (its MCP server names
+# the realm and accepts its tokens) and --mcp-scopes "" (the realm defines no scopes).
 # Each test creates its own realm and deletes it. Keycloak starts on a free 127.0.0.1 port
 # and is stopped whatever happens.
 #

@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT / "bindings-python" / "tests"))
 from conftest import Kit, record_matrix, start_kit  # noqa: E402
 
 TEMPLATE = ROOT / "tests" / "keycloak" / "realm.json"
-MCP_AUDIENCE = "http://127.0.0.1:8000/mcp"
 
 
 def keycloak_url() -> str:
@@ -79,13 +78,17 @@ def realm() -> Iterator[tuple[Kit, str]]:
     name = f"idjag-py-{uuid.uuid4().hex[:8]}"
     issuer = f"{base}/realms/{name}"
     # The kit's MCP server names the realm as its authorization server (RFC 9728), so the
-    # Session-based clients below discover Keycloak as they would in production.
-    with start_kit("--mcp-authorization-server", issuer) as kit:
+    # Session-based clients and the SDK below discover Keycloak as they would in production,
+    # and accepts the realm's access tokens (their `aud` is the kit's MCP URL, by the realm's
+    # audience mapper). The realm defines no scopes and Keycloak refuses unknown ones, so the
+    # MCP server has none either (no `scope` in its challenges or metadata).
+    with start_kit("--mcp-authorization-server", issuer, "--mcp-scopes", "") as kit:
         doc = (
             TEMPLATE.read_text()
             .replace("{{REALM}}", name)
             .replace("{{IDP_ISSUER}}", kit.idp_issuer)
             .replace("{{IDP_JWKS_URL}}", kit.info["idp_jwks_uri"])
+            .replace("{{MCP_AUDIENCE}}", kit.mcp_url)
         )
         assert admin.call("POST", "/admin/realms", json.loads(doc)) == 201
         try:
@@ -133,7 +136,7 @@ def test_keycloak_redeems_an_id_jag_from_python(realm: tuple[Kit, str]) -> None:
     assert claims["iss"] == issuer
     assert claims["azp"] == "mcp-client"
     aud = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-    assert MCP_AUDIENCE in aud
+    assert kit.mcp_url in aud
 
     # The same ID-JAG again: Keycloak enforces single use of its jti.
     with pytest.raises(idjag.OAuthServerError) as replay:
@@ -173,12 +176,32 @@ def session_config(kit: Kit, issuer: str) -> dict[str, Any]:
     return kit.config(client=client_json(), client_issuers=[issuer], jwt_bearer_scope={issuer: "omit"})
 
 
-def expect_keycloak_token(access_token: str, issuer: str) -> None:
+def expect_keycloak_token(kit: Kit, access_token: str, issuer: str) -> None:
+    """A realm token for the kit's MCP server, which accepts it: `whoami` answers."""
     claims = idjag.inspect(access_token).claims
     assert claims["iss"] == issuer
     assert claims["azp"] == "mcp-client"
     aud = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-    assert MCP_AUDIENCE in aud
+    assert kit.mcp_url in aud
+    who = whoami(kit, access_token)
+    assert (who["sub"], who["client_id"]) == ("alice", "mcp-client"), who
+
+
+def whoami(kit: Kit, access_token: str) -> dict[str, Any]:
+    """The kit MCP server's `whoami` tool with this token (one JSON-RPC POST)."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}}
+    req = urllib.request.Request(
+        kit.mcp_url,
+        data=json.dumps(body).encode(),
+        headers={
+            "authorization": f"Bearer {access_token}",
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+        },
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        answer = json.loads(r.read())
+    return dict(json.loads(answer["result"]["content"][0]["text"]))
 
 
 def test_session_discovers_keycloak_through_the_mcp_servers_metadata(realm: tuple[Kit, str]) -> None:
@@ -190,7 +213,7 @@ def test_session_discovers_keycloak_through_the_mcp_servers_metadata(realm: tupl
     assert d.authorization_server == issuer
     token = session.access_token(kit.mcp_url)
     assert token.authorization_server == issuer
-    expect_keycloak_token(token.access_token, issuer)
+    expect_keycloak_token(kit, token.access_token, issuer)
     assert session.access_token(kit.mcp_url).access_token == token.access_token  # cached
     record_matrix("python", "keycloak", "tests/keycloak/test_keycloak.py::test_session_discovers_keycloak_through_the_mcp_servers_metadata")
 
@@ -205,7 +228,7 @@ def test_session_discovers_keycloak_through_the_mcp_servers_metadata(realm: tupl
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    expect_keycloak_token(out.stdout.strip(), issuer)
+    expect_keycloak_token(kit, out.stdout.strip(), issuer)
     record_matrix("cli", "keycloak", "tests/keycloak/test_keycloak.py::test_session_discovers_keycloak_through_the_mcp_servers_metadata[cli]")
 
     # The C ABI: examples/clients/idjag_session.c (built by run.sh against the installed libidjag).
@@ -221,5 +244,75 @@ def test_session_discovers_keycloak_through_the_mcp_servers_metadata(realm: tupl
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["authorization_server"] == issuer
-    expect_keycloak_token(doc["access_token"], issuer)
+    expect_keycloak_token(kit, doc["access_token"], issuer)
     record_matrix("c", "keycloak", "tests/keycloak/test_keycloak.py::test_session_discovers_keycloak_through_the_mcp_servers_metadata[c]")
+
+
+def test_python_sdk_provider_gets_a_keycloak_token_and_calls_a_tool(realm: tuple[Kit, str]) -> None:
+    """The MCP Python SDK's `IdentityAssertionOAuthProvider` (the pinned `mcp`), unmodified,
+    as its docstring shows it: the kit's MCP server answers 401, its PRM names the realm, the
+    SDK redeems the ID-JAG at Keycloak (leg 2, client_secret_post) and calls `whoami` with
+    Keycloak's token. Leg 1 is the caller's job in this SDK: a plain RFC 8693 exchange at the
+    testkit IdP, as the SDK's own conformance fixture does it."""
+    import asyncio
+
+    import httpx2
+    from mcp import Client
+    from mcp.client.auth.extensions.identity_assertion import IdentityAssertionOAuthProvider
+    from mcp.client.streamable_http import streamable_http_client
+
+    kit, issuer = realm
+
+    class Storage:
+        tokens: Any = None
+
+        async def get_tokens(self) -> Any:
+            return self.tokens
+
+        async def set_tokens(self, tokens: Any) -> None:
+            self.tokens = tokens
+
+        async def get_client_info(self) -> Any:
+            return None
+
+        async def set_client_info(self, info: Any) -> None:
+            pass
+
+    async def leg1(audience: str, resource: str) -> str:
+        assert audience == issuer
+        async with httpx2.AsyncClient(timeout=30) as http:
+            r = await http.post(kit.idp_token_endpoint, data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                "requested_token_type": "urn:ietf:params:oauth:token-type:id-jag",
+                "audience": audience,
+                "resource": resource,
+                "subject_token": kit.id_token("alice"),
+                "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+                "client_id": kit.idp_client["client_id"],
+                "client_secret": kit.idp_client["client_secret"],
+            })
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    storage = Storage()
+    provider = IdentityAssertionOAuthProvider(
+        server_url=kit.mcp_url,
+        storage=storage,
+        client_id=client_json()["client_id"],
+        client_secret=client_json()["client_secret"],
+        issuer=issuer,
+        assertion_provider=leg1,
+    )
+
+    async def main() -> dict[str, Any]:
+        async with httpx2.AsyncClient(auth=provider, timeout=60) as http:
+            async with Client(streamable_http_client(kit.mcp_url, http_client=http), mode="legacy") as client:
+                r = await client.call_tool("whoami", {})
+                assert r.is_error is False
+                return dict(json.loads(r.content[0].text))  # type: ignore[union-attr]
+
+    who = asyncio.run(main())
+    assert (who["sub"], who["client_id"]) == ("alice", "mcp-client"), who
+    assert storage.tokens is not None
+    assert idjag.inspect(storage.tokens.access_token).claims["iss"] == issuer  # Keycloak's token
+    record_matrix("python-sdk", "keycloak", "tests/keycloak/test_keycloak.py::test_python_sdk_provider_gets_a_keycloak_token_and_calls_a_tool")
