@@ -146,22 +146,35 @@ test('Session discovers Keycloak through the MCP server metadata (PRM → AS met
   assert.equal(claims.azp, 'mcp-client')
   assert.ok([claims.aud].flat().includes(kit.mcpUrl), `aud ${claims.aud}`)
   assert.equal((await session.accessToken(kit.mcpUrl)).accessToken, token.accessToken, 'cached')
-  // The kit's MCP server accepts Keycloak's token.
+  // The kit's MCP server accepts Keycloak's token, and checks its signature.
   const who = await whoami(token.authorization)
   assert.deepEqual([who.sub, who.client_id], ['alice', 'mcp-client'])
+  const [head, payload, sig] = token.accessToken.split('.')
+  const forged = `${head}.${payload}.${sig.slice(0, -4)}${sig.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`
+  assert.equal(await mcpStatus(`Bearer ${forged}`), 401)
   recordMatrix('node', 'keycloak', 'tests/keycloak/keycloak.test.mjs::Session discovers Keycloak through the MCP server metadata')
 })
 
 /** The kit MCP server's `whoami` tool with this Authorization header (one JSON-RPC POST). */
-async function whoami(authorization) {
-  const r = await fetch(kit.mcpUrl, {
+function callWhoami(authorization) {
+  return fetch(kit.mcpUrl, {
     method: 'POST',
     headers: { authorization, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } }),
     signal: AbortSignal.timeout(30000),
   })
+}
+
+async function whoami(authorization) {
+  const r = await callWhoami(authorization)
   assert.equal(r.status, 200)
   return JSON.parse((await r.json()).result.content[0].text)
+}
+
+async function mcpStatus(authorization) {
+  const r = await callWhoami(authorization)
+  await r.body?.cancel()
+  return r.status
 }
 
 test('the TS SDK CrossAppAccessProvider gets a Keycloak token and calls a tool', async () => {

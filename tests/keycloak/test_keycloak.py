@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -185,6 +186,12 @@ def expect_keycloak_token(kit: Kit, access_token: str, issuer: str) -> None:
     assert kit.mcp_url in aud
     who = whoami(kit, access_token)
     assert (who["sub"], who["client_id"]) == ("alice", "mcp-client"), who
+    # The kit checks Keycloak's signature: the same token with another signature is refused.
+    head, payload, sig = access_token.split(".")
+    forged = f"{head}.{payload}.{sig[:-4]}{'AAAA' if sig[-4:] != 'AAAA' else 'BBBB'}"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        whoami(kit, forged)
+    assert refused.value.code == 401
 
 
 def whoami(kit: Kit, access_token: str) -> dict[str, Any]:
