@@ -60,11 +60,6 @@ for peer in ("ts-sdk", "python-sdk", "rmcp"):
             "the conformance suite tests MCP clients; peers run it in their own repositories "
             "with their own fixtures (PEERS.md), which are not ours to pin and rerun here"
         )
-UNFILLABLE[("rmcp", "keycloak")] = (
-    "not run: rmcp's enterprise client is exercised by integrations/rmcp/tests against the "
-    "testkit only (the TS and Python SDKs are run against Keycloak by tests/keycloak/); a "
-    "Keycloak run from that crate, with its own realm set-up, is not written yet"
-)
 for server, peer in (("oidc-provider", "ts-sdk"), ("authlib", "python-sdk")):
     for other in ("ts-sdk", "python-sdk", "rmcp"):
         if other != peer:

@@ -21,6 +21,9 @@ use idjag::{
     HttpEvent, OAuthErrorCode, RedeemRequest, SecretString, TokenEndpoint,
 };
 use idjag_testkit::TestKit;
+#[path = "../../tests/keycloak/admin.rs"]
+mod admin;
+use admin::{keycloak_url, Admin, RealmGuard};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,141 +42,11 @@ const USER: &str = "alice";
 /// The MCP server URL Keycloak puts in the access token `aud` (audience mapper).
 const MCP_AUDIENCE: &str = "http://127.0.0.1:8000/mcp";
 
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn keycloak_url() -> String {
-    match std::env::var("IDJAG_KEYCLOAK_URL") {
-        Ok(u) if !u.is_empty() => u.trim_end_matches('/').to_string(),
-        _ => panic!(
-            "IDJAG_KEYCLOAK_URL is not set. This test needs a running Keycloak: \
-             `scripts/keycloak.sh start`, then \
-             `IDJAG_KEYCLOAK_URL=http://127.0.0.1:18080 cargo test -p idjag --test keycloak -- --ignored` \
-             (scripts/test.sh does both)"
-        ),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Admin REST API (plain ureq; not idjag, which only does GET/POST and refuses non-JSON)
-
-struct Admin {
-    base: String,
-    agent: ureq::Agent,
-}
-
-impl Admin {
-    fn new(base: &str) -> Admin {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .new_agent();
-        Admin {
-            base: base.to_string(),
-            agent,
-        }
-    }
-
-    /// A fresh admin token each time: the master realm's tokens live 60 s.
-    fn token(&self) -> String {
-        let form = [
-            ("grant_type", "password".to_string()),
-            ("client_id", "admin-cli".to_string()),
-            ("username", env_or("IDJAG_KEYCLOAK_ADMIN", "admin")),
-            ("password", env_or("IDJAG_KEYCLOAK_ADMIN_PASSWORD", "admin")),
-        ];
-        let mut resp = self
-            .agent
-            .post(&format!(
-                "{}/realms/master/protocol/openid-connect/token",
-                self.base
-            ))
-            .send_form(form)
-            .expect("admin token request");
-        let status = resp.status().as_u16();
-        let body = resp.body_mut().read_to_string().unwrap_or_default();
-        assert_eq!(status, 200, "admin token: {body}");
-        let v: Value = serde_json::from_str(&body).expect("admin token JSON");
-        v["access_token"]
-            .as_str()
-            .expect("admin access_token")
-            .to_string()
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
-        let url = format!("{}{}", self.base, path);
-        let auth = format!("Bearer {}", self.token());
-        let resp = match (method, body) {
-            ("GET", _) => self.agent.get(&url).header("authorization", &auth).call(),
-            ("DELETE", _) => self
-                .agent
-                .delete(&url)
-                .header("authorization", &auth)
-                .call(),
-            ("POST", Some(b)) => self
-                .agent
-                .post(&url)
-                .header("authorization", &auth)
-                .header("content-type", "application/json")
-                .send(b.to_string().as_bytes()),
-            ("PUT", Some(b)) => self
-                .agent
-                .put(&url)
-                .header("authorization", &auth)
-                .header("content-type", "application/json")
-                .send(b.to_string().as_bytes()),
-            _ => panic!("unsupported admin call {method} {path}"),
-        };
-        let mut resp = resp.unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        (status, text)
-    }
-
-    fn get_json(&self, path: &str) -> Value {
-        let (status, text) = self.call("GET", path, None);
-        assert_eq!(status, 200, "GET {path}: {text}");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
-    }
-}
-
-/// Deletes the per-run realm when the test ends, passed or not.
-struct RealmGuard<'a> {
-    admin: &'a Admin,
-    realm: String,
-}
-
-impl Drop for RealmGuard<'_> {
-    fn drop(&mut self) {
-        if std::env::var_os("IDJAG_KEYCLOAK_KEEP_REALM").is_some() {
-            println!("keeping realm {} (IDJAG_KEYCLOAK_KEEP_REALM)", self.realm);
-            return;
-        }
-        let (status, text) =
-            self.admin
-                .call("DELETE", &format!("/admin/realms/{}", self.realm), None);
-        if status != 204 {
-            eprintln!("could not delete realm {}: {status} {text}", self.realm);
-        }
-    }
-}
-
 /// The realm: one `jwt-authorization-grant` identity provider trusting the testkit IdP, a
 /// confidential client allowed to redeem its ID-JAGs, and a user linked to the IdP subject.
 /// One template, `tests/keycloak/realm.json`, serves the Rust, Python and Node Keycloak tests.
 fn realm_json(realm: &str, kit: &TestKit) -> Value {
-    let text = include_str!("../../tests/keycloak/realm.json")
-        .replace("{{REALM}}", realm)
-        .replace("{{IDP_ISSUER}}", kit.idp_issuer())
-        .replace("{{IDP_JWKS_URL}}", &kit.idp_jwks_uri())
-        .replace("{{MCP_AUDIENCE}}", MCP_AUDIENCE);
-    let v: Value = serde_json::from_str(&text).expect("tests/keycloak/realm.json");
+    let v = admin::realm_json(realm, kit.idp_issuer(), &kit.idp_jwks_uri(), MCP_AUDIENCE);
     // The constants this test uses are the template's.
     assert_eq!(v["identityProviders"][0]["alias"], json!(IDP_ALIAS));
     assert_eq!(v["clients"][0]["clientId"], json!(CLIENT_ID));

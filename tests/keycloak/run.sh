@@ -2,7 +2,9 @@
 # Stock Keycloak 26.7 (scripts/keycloak.sh: Maven Central download, cached in .cache/keycloak)
 # as a real authorization server accepting ID-JAGs, driven from three bindings against one
 # instance, with the one realm template tests/keycloak/realm.json:
-#   rust    core/tests/keycloak.rs          (idjag::Client; the long list of checks)
+#   rust    core/tests/keycloak.rs          (idjag::Client; the long list of checks) and
+#           integrations/rmcp/tests/keycloak.rs (rmcp's enterprise-managed client, unmodified);
+#           both use tests/keycloak/admin.rs for Keycloak's admin REST API
 #   python  tests/keycloak/test_keycloak.py (idjag.Client and idjag.Session from the Python
 #           package; it also drives the `idjag` CLI and libidjag, examples/clients/idjag_session.c,
 #           through the whole chain: the kit's MCP server names the realm in its RFC 9728 metadata),

@@ -1,31 +1,13 @@
 //! Shared by the adapter's tests: the testkit as a session, and the interop-matrix record.
 #![allow(dead_code)] // each test file uses a part
 
-use std::io::Write;
-
 use idjag_testkit::TestKit;
 use serde_json::{json, Value};
 
-/// `IDJAG_MATRIX` convention (BRIEF): after the assertions of an interop test passed, one
-/// JSON line `{"client", "server", "test"}` appended with a single O_APPEND write.
+/// The interop-matrix record (`idjag_testkit::record_matrix`), after the assertions of an
+/// interop test passed.
 pub fn record(client: &str, server: &str, file: &str, test: &str) {
-    let Ok(path) = std::env::var("IDJAG_MATRIX") else {
-        return;
-    };
-    if path.is_empty() {
-        return;
-    }
-    let line = format!(
-        "{}\n",
-        json!({"client": client, "server": server, "test": format!("{file}::{test}")})
-    );
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .expect("open IDJAG_MATRIX");
-    f.write_all(line.as_bytes())
-        .expect("append to IDJAG_MATRIX");
+    idjag_testkit::record_matrix(client, server, &format!("{file}::{test}"));
 }
 
 /// The GUIDE's "testkit as a SessionConfig", with `extra` members merged in.
