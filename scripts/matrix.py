@@ -57,8 +57,9 @@ UNFILLABLE: dict[tuple[str, str], str] = {}
 for peer in ("ts-sdk", "python-sdk", "rmcp"):
     for version in ("0.1.16", "0.2.0-alpha.12"):
         UNFILLABLE[(peer, f"conformance-{version}")] = (
-            "the conformance suite tests MCP clients; peers run it in their own repositories "
-            "with their own fixtures (PEERS.md), which are not ours to pin and rerun here"
+            "the conformance suite tests MCP clients; each peer SDK runs it from its own "
+            "repository with its own conformance client, which is not run here (our four "
+            "clients are, above)"
         )
 for server, peer in (("oidc-provider", "ts-sdk"), ("authlib", "python-sdk")):
     for other in ("ts-sdk", "python-sdk", "rmcp"):

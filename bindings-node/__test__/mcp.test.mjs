@@ -92,7 +92,7 @@ test('withIdjag: 401 recovery and 403 insufficient_scope step-up', async () => {
 
 test('assertionCallback: the SDK CrossAppAccessProvider with idjag doing leg 1', async () => {
   // The SDK sends HTTP Basic credentials without the RFC 6749 §2.3.1 form-encoding
-  // (PEERS.md), so this kit uses secrets that need none.
+  // (docs/GUIDE.md, "Interoperability notes"), so this kit uses secrets that need none.
   const plain = await Kit.start(['--plain-secrets'])
   try {
     const session = new Session(await plain.config())

@@ -9,7 +9,7 @@
 //!   requirement as RFC 9470 §3 `acr_values` / `max_age` body members (the ID-JAG draft's
 //!   step-up example); per-resource requirements for a sensitive resource.
 //! - Tenancy claims (`tenant`, `aud_tenant`, `aud_sub`; SPEC §2.N) as typed grant fields.
-//! - The replay policy `until_exp` (Auth0 accepts an ID-JAG until `exp`, FIELD.md), weaker
+//! - The replay policy `until_exp` (Auth0 accepts an ID-JAG until `exp`, docs/GUIDE.md "Interoperability notes"), weaker
 //!   than the default `single_use` (SPEC §2.G item 12).
 #![allow(clippy::unwrap_used)]
 

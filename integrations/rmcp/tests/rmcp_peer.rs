@@ -5,7 +5,7 @@
 //!
 //! One test per difference between what rmcp sends or checks and what idjag does, named
 //! after it: accepted where the specs allow it, refused with the right OAuth error where
-//! they do not (docs/PEERS.md, rmcp).
+//! they do not (integrations/rmcp/README.md, "Differences on the wire").
 
 mod common;
 
