@@ -91,6 +91,13 @@ export declare class IdjagError extends Error {
   readonly errorUri?: string
   /** A finer machine-readable reason (verifier rejections). */
   readonly reason?: RejectReason
+  /**
+   * Step-up rejections (`acr_not_accepted`, `auth_time_too_old`): the `acr` values a new
+   * authentication must satisfy, space-separated (RFC 9470 §3 `acr_values`).
+   */
+  readonly acrValues?: string
+  /** Step-up rejections: the longest accepted authentication age in seconds (`max_age`). */
+  readonly maxAge?: number
 }
 
 /** The fields of an `IdjagError`. */
@@ -104,6 +111,8 @@ export interface IdjagErrorFields {
   errorDescription?: string
   errorUri?: string
   reason?: RejectReason
+  acrValues?: string
+  maxAge?: number
 }
 
 /** Options of every call that does I/O. */

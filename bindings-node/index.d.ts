@@ -91,6 +91,13 @@ export declare class IdjagError extends Error {
   readonly errorUri?: string
   /** A finer machine-readable reason (verifier rejections). */
   readonly reason?: RejectReason
+  /**
+   * Step-up rejections (`acr_not_accepted`, `auth_time_too_old`): the `acr` values a new
+   * authentication must satisfy, space-separated (RFC 9470 §3 `acr_values`).
+   */
+  readonly acrValues?: string
+  /** Step-up rejections: the longest accepted authentication age in seconds (`max_age`). */
+  readonly maxAge?: number
 }
 
 /** The fields of an `IdjagError`. */
@@ -104,6 +111,8 @@ export interface IdjagErrorFields {
   errorDescription?: string
   errorUri?: string
   reason?: RejectReason
+  acrValues?: string
+  maxAge?: number
 }
 
 /** Options of every call that does I/O. */
@@ -676,13 +685,15 @@ export declare function rejectReasons(): RejectReason[]
 export declare function stepCodes(): ErrorStep[]
 
 /**
- * The token endpoint's answer for an error from `verifier.verify` (its `code` and
- * `reason`), or for an error code alone: generic on the wire — a `scope_not_granted`
- * rejection is `400 invalid_scope`, every other rejection `400 invalid_grant`, each with one
- * fixed description whatever the detail; key or replay-store trouble is
+ * The token endpoint's answer for an error from `verifier.verify` (its `code`, `reason`, and
+ * for a step-up rejection `acrValues` / `maxAge`), or for an error code alone: generic on
+ * the wire — a `scope_not_granted` rejection is `400 invalid_scope`, `acr_not_accepted` /
+ * `auth_time_too_old` are `400 insufficient_user_authentication` with the requirement
+ * (`acr_values`, `max_age`; RFC 9470 §3), every other rejection `400 invalid_grant`, each
+ * with one fixed description whatever the detail; key or replay-store trouble is
  * `503 temporarily_unavailable`.
  */
-export declare function tokenErrorResponse(error: Pick<IdjagError, 'code' | 'reason'> | ErrorCode): TokenErrorResponse
+export declare function tokenErrorResponse(error: Pick<IdjagError, 'code' | 'reason' | 'acrValues' | 'maxAge'> | ErrorCode): TokenErrorResponse
 
 /** The package version (the workspace version). */
 export declare const VERSION: string

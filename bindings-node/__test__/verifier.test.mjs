@@ -151,3 +151,45 @@ test('offline rejections and unreachable keys', async () => {
   await new Verifier(config()).prefetchKeys()
   assert.throws(() => new Verifier({ issuer: 'x' }), (x) => x instanceof IdjagError && x.code === 'configuration')
 })
+
+test('step-up policy: the rejection carries the requirement and tokenErrorResponse sends it (RFC 9470)', async () => {
+  const v = new Verifier(config({ user_authentication: { acr_values: ['phrh', 'mfa'], max_auth_age_s: 300 } }))
+  const now = Math.floor(Date.now() / 1000)
+  const want = {
+    status: 400,
+    body: {
+      error: 'insufficient_user_authentication',
+      error_description: "the user's authentication does not meet this server's requirements",
+      acr_values: 'phrh mfa',
+      max_age: 300,
+    },
+  }
+  for (const [claims, reason] of [
+    [{ auth_time: now }, 'acr_not_accepted'],
+    [{ acr: 'pwd', auth_time: now }, 'acr_not_accepted'],
+    [{ acr: 'mfa' }, 'auth_time_too_old'],
+    [{ acr: 'mfa', auth_time: now - 1000 }, 'auth_time_too_old'],
+  ]) {
+    const e = await v.verify(await mint(claims), kit.asClient.client_id).then(
+      () => assert.fail('accepted'),
+      (e) => e,
+    )
+    assert.ok(e instanceof IdjagError)
+    assert.deepEqual([e.reason, e.action, e.acrValues, e.maxAge], [reason, 'reauthenticate', 'phrh mfa', 300])
+    assert.deepEqual(tokenErrorResponse(e), want)
+  }
+  const g = await v.verify(await mint({ acr: 'phrh', auth_time: now - 10 }), kit.asClient.client_id)
+  assert.deepEqual([g.acr, g.authTime], ['phrh', now - 10])
+  // Other rejections carry no requirement, and their wire answer has none, whatever is passed.
+  const other = await v.verify(await mint({ aud: 'https://other-as.example' }), kit.asClient.client_id).then(
+    () => assert.fail('accepted'),
+    (e) => e,
+  )
+  assert.deepEqual([other.acrValues, other.maxAge], [undefined, undefined])
+  assert.deepEqual(Object.keys(tokenErrorResponse(other).body).sort(), ['error', 'error_description'])
+  const parts = { code: 'verification_failed', reason: 'replayed', acrValues: 'x', maxAge: 1 }
+  assert.deepEqual(Object.keys(tokenErrorResponse(parts).body).sort(), ['error', 'error_description'])
+  const zero = tokenErrorResponse({ code: 'verification_failed', reason: 'auth_time_too_old', maxAge: 0 })
+  assert.equal(zero.body.max_age, 0)
+  assert.equal(tokenErrorResponse({ ...parts, reason: 'acr_not_accepted', maxAge: -1 }).body.max_age, undefined)
+})

@@ -5,7 +5,8 @@
 //! `IdjagError`, and kept in the environment's instance data so errors can be built from any
 //! callback. Its instances carry the core error's fields as own properties: `code` (the shared
 //! snake_case code), `step`, `action`, and when they apply `status`, `oauthError`,
-//! `errorDescription`, `errorUri`, `reason`; the core error's source becomes `cause`. The
+//! `errorDescription`, `errorUri`, `reason`, and for a step-up rejection `acrValues` /
+//! `maxAge`; the core error's source becomes `cause`. The
 //! message is the core's `Display`, which never contains a secret.
 //!
 //! napi-rs cannot declare a class that extends a JavaScript built-in, so the class body is a
@@ -100,6 +101,15 @@ pub(crate) fn js_error<'e>(env: &'e Env, e: &idjag::Error) -> Result<Unknown<'e>
     // The message is the core's `Display` (step prefix, message, server description, status,
     // cause), which is what JavaScript shows for an uncaught error.
     fields.remove("message");
+    // A step-up rejection carries the requirement its wire answer has (RFC 9470 §3), so
+    // `tokenErrorResponse(e)` can send it (the core decides; here it only travels).
+    let wire = idjag::verify::token_error_response(e);
+    if let Some(a) = wire.acr_values {
+        fields.insert("acrValues".into(), a.into());
+    }
+    if let Some(m) = wire.max_age {
+        fields.insert("maxAge".into(), m.into());
+    }
     let message = e.to_string();
     if let Some(c) = std::error::Error::source(e) {
         fields.insert("cause".into(), c.to_string().into());

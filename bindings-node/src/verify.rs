@@ -7,8 +7,7 @@ use crate::events::Events;
 use crate::session::{json_text, sync};
 use crate::task::{self, Owner};
 use idjag::clock::{ManualClock, SharedClock};
-use idjag::verify::token_error_response;
-use idjag::{Error, ErrorKind, IdJagVerifier, RejectReason, Step, VerifierConfig};
+use idjag::{ErrorKind, IdJagVerifier, RejectReason, VerifierConfig};
 use napi::bindgen_prelude::{JsObjectValue, This, Unknown};
 use napi::{Env, JsValue, Result};
 use napi_derive::napi;
@@ -140,19 +139,27 @@ pub fn reject_reasons() -> Vec<&'static str> {
     RejectReason::ALL.iter().map(|r| r.code()).collect()
 }
 
-/// The token endpoint's answer for an error from `verifier.verify` (its `code` and
-/// `reason`), or for an error code alone: generic on the wire — a `scope_not_granted`
-/// rejection is `400 invalid_scope`, every other rejection `400 invalid_grant`, each with one
-/// fixed description whatever the detail; key or replay-store trouble is
+/// The token endpoint's answer for an error from `verifier.verify` (its `code`, `reason`, and
+/// for a step-up rejection `acrValues` / `maxAge`), or for an error code alone: generic on
+/// the wire — a `scope_not_granted` rejection is `400 invalid_scope`, `acr_not_accepted` /
+/// `auth_time_too_old` are `400 insufficient_user_authentication` with the requirement
+/// (`acr_values`, `max_age`; RFC 9470 §3), every other rejection `400 invalid_grant`, each
+/// with one fixed description whatever the detail; key or replay-store trouble is
 /// `503 temporarily_unavailable`.
 #[napi(
     js_name = "tokenErrorResponse",
-    ts_args_type = "error: Pick<IdjagError, 'code' | 'reason'> | ErrorCode",
+    ts_args_type = "error: Pick<IdjagError, 'code' | 'reason' | 'acrValues' | 'maxAge'> | ErrorCode",
     ts_return_type = "TokenErrorResponse"
 )]
 pub fn token_error_response_for(env: Env, error: Unknown) -> Result<serde_json::Value> {
-    let (code, reason): (String, Option<String>) = match error.get_type()? {
-        napi::ValueType::String => (error.coerce_to_string()?.into_utf8()?.into_owned()?, None),
+    type Parts = (String, Option<String>, Option<String>, Option<u64>);
+    let (code, reason, acr_values, max_age): Parts = match error.get_type()? {
+        napi::ValueType::String => (
+            error.coerce_to_string()?.into_utf8()?.into_owned()?,
+            None,
+            None,
+            None,
+        ),
         napi::ValueType::Object => {
             let o = error.coerce_to_object()?;
             let text = |key: &str| -> Result<Option<String>> {
@@ -164,7 +171,22 @@ pub fn token_error_response_for(env: Env, error: Unknown) -> Result<serde_json::
                     _ => Ok(None),
                 }
             };
-            (text("code")?.unwrap_or_default(), text("reason")?)
+            let m: Unknown = o.get_named_property("maxAge")?;
+            let max_age = match m.get_type()? {
+                napi::ValueType::Number => {
+                    let n = m.coerce_to_number()?.get_double()?;
+                    // A whole number of seconds in range; anything else is no requirement.
+                    (n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n < u64::MAX as f64)
+                        .then_some(n as u64)
+                }
+                _ => None,
+            };
+            (
+                text("code")?.unwrap_or_default(),
+                text("reason")?,
+                text("acrValues")?,
+                max_age,
+            )
         }
         _ => {
             return Err(errors::invalid_argument(
@@ -174,10 +196,12 @@ pub fn token_error_response_for(env: Env, error: Unknown) -> Result<serde_json::
         }
     };
     let kind = ErrorKind::from_code(&code).unwrap_or(ErrorKind::Internal);
-    let mut err = Error::new(kind, Step::Verify, "");
-    if let Some(r) = reason.as_deref().and_then(RejectReason::from_code) {
-        err = err.with_reason(r.code());
-    }
-    let r = token_error_response(&err);
+    let reason = reason.as_deref().and_then(RejectReason::from_code);
+    let r = idjag::verify::token_error_response_from_parts(
+        kind,
+        reason,
+        acr_values.as_deref(),
+        max_age,
+    );
     Ok(serde_json::json!({ "status": r.status, "body": r.to_value() }))
 }

@@ -5,8 +5,8 @@ use crate::events::Events;
 use crate::run;
 use crate::session::py_opt;
 use idjag::clock::{ManualClock, SharedClock};
-use idjag::verify::token_error_response;
-use idjag::{Error, ErrorKind, IdJagVerifier, RejectReason, Step, VerifiedGrant, VerifierConfig};
+use idjag::verify::{token_error_response, token_error_response_from_parts};
+use idjag::{Error, ErrorKind, IdJagVerifier, RejectReason, VerifiedGrant, VerifierConfig};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -290,26 +290,18 @@ pub(crate) fn token_error_response_for<'py>(
     max_age: Option<u64>,
 ) -> PyResult<(u16, Bound<'py, PyDict>)> {
     let kind = ErrorKind::from_code(code).unwrap_or(ErrorKind::Internal);
-    let mut err = Error::new(kind, Step::Verify, "");
     let reason = reason.and_then(RejectReason::from_code);
-    if let Some(r) = reason {
-        err = err.with_reason(r.code());
-    }
-    let r = token_error_response(&err);
+    let r = token_error_response_from_parts(kind, reason, acr_values, max_age);
     let body = PyDict::new(py);
     body.set_item("error", r.body.error.as_str())?;
     if let Some(d) = &r.body.error_description {
         body.set_item("error_description", d)?;
     }
-    // Only a step-up rejection carries the requirement (the core's `token_error_response`
-    // puts it there from the error itself; here it comes back from the exception).
-    if kind == ErrorKind::VerificationFailed && reason.is_some_and(RejectReason::is_step_up) {
-        if let Some(a) = acr_values.filter(|a| !a.is_empty()) {
-            body.set_item("acr_values", a)?;
-        }
-        if let Some(m) = max_age {
-            body.set_item("max_age", m)?;
-        }
+    if let Some(a) = &r.acr_values {
+        body.set_item("acr_values", a)?;
+    }
+    if let Some(m) = r.max_age {
+        body.set_item("max_age", m)?;
     }
     Ok((r.status, body))
 }

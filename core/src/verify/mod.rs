@@ -89,6 +89,7 @@ pub use replay::RedisReplayStore;
 pub use replay::{replay_key, InMemoryReplayStore, ReplayStore};
 pub use verifier::IdJagVerifier;
 pub use wire::{
-    token_error_response, TokenErrorResponse, INSUFFICIENT_USER_AUTHENTICATION_DESCRIPTION,
-    INVALID_GRANT_DESCRIPTION, INVALID_SCOPE_DESCRIPTION,
+    token_error_response, token_error_response_from_parts, TokenErrorResponse,
+    INSUFFICIENT_USER_AUTHENTICATION_DESCRIPTION, INVALID_GRANT_DESCRIPTION,
+    INVALID_SCOPE_DESCRIPTION,
 };

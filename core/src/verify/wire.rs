@@ -165,9 +165,73 @@ pub fn token_error_response(err: &Error) -> TokenErrorResponse {
     }
 }
 
+/// [`token_error_response`] for an error that crossed a language boundary as its parts —
+/// the error code, its [`RejectReason`], and for a step-up rejection the requirement the
+/// original answer carried (`acr_values`, `max_age`) — as the bindings get it back from
+/// their exception objects. The requirement is kept only for the step-up reasons
+/// (`acr_not_accepted`, `auth_time_too_old`); an empty `acr_values` counts as none.
+pub fn token_error_response_from_parts(
+    kind: ErrorKind,
+    reason: Option<RejectReason>,
+    acr_values: Option<&str>,
+    max_age: Option<u64>,
+) -> TokenErrorResponse {
+    let mut err = Error::new(kind, crate::error::Step::Verify, "");
+    if let Some(r) = reason {
+        err = err.with_reason(r.code());
+    }
+    let mut r = token_error_response(&err);
+    if kind == ErrorKind::VerificationFailed && reason.is_some_and(RejectReason::is_step_up) {
+        r.acr_values = acr_values.filter(|a| !a.is_empty()).map(str::to_string);
+        r.max_age = max_age;
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_parts_is_the_same_answer_and_keeps_the_requirement_only_for_step_up() {
+        let step_up = token_error_response_from_parts(
+            ErrorKind::VerificationFailed,
+            Some(RejectReason::AcrNotAccepted),
+            Some("phrh mfa"),
+            Some(300),
+        );
+        assert_eq!(step_up.status, 400);
+        assert_eq!(
+            step_up.to_value(),
+            serde_json::json!({
+                "error": "insufficient_user_authentication",
+                "error_description": INSUFFICIENT_USER_AUTHENTICATION_DESCRIPTION,
+                "acr_values": "phrh mfa",
+                "max_age": 300,
+            })
+        );
+        let replayed = token_error_response_from_parts(
+            ErrorKind::VerificationFailed,
+            Some(RejectReason::Replayed),
+            Some("x"),
+            Some(1),
+        );
+        assert_eq!(
+            replayed.to_value(),
+            serde_json::json!({"error": "invalid_grant", "error_description": INVALID_GRANT_DESCRIPTION})
+        );
+        let empty = token_error_response_from_parts(
+            ErrorKind::VerificationFailed,
+            Some(RejectReason::AuthTimeTooOld),
+            Some(""),
+            Some(0),
+        );
+        assert_eq!((empty.acr_values, empty.max_age), (None, Some(0)));
+        assert_eq!(
+            token_error_response_from_parts(ErrorKind::Transport, None, None, None).status,
+            503
+        );
+    }
     use crate::error::Step;
     use crate::verify::reason::Rejection;
 
