@@ -132,42 +132,38 @@ test('node: idjag Session discovers the example AS, gets a token and calls /mcp'
   record('node', 'node: idjag Session discovers the example AS, gets a token and calls /mcp')
 })
 
-test('python: idjag.Session gets a token and calls /mcp', async () => {
-  const py = process.env.IDJAG_PYTHON ?? 'python3'
-  const out = execFileSync(py, [join(HERE, '..', 'clients', 'idjag_session.py'), resource], {
+/** Runs a test driver (`command ...args`) with the session configuration on stdin: its JSON line. */
+async function driver(command, args) {
+  const out = execFileSync(command, args, {
     input: JSON.stringify(await sessionConfig()),
     encoding: 'utf8',
     timeout: 30000,
   })
-  const r = JSON.parse(out)
+  return JSON.parse(out)
+}
+
+/** A driver's answer: the authenticated GET of /mcp succeeded, with a token from this AS. */
+function calledMcp(r) {
   assert.equal(r.status, 200)
   assert.deepEqual(r.body, { sub: 'alice', client_id: CLIENT.client_id, scope: null })
   assert.equal(r.authorization_server, issuer)
+}
+
+test('python: idjag.Session gets a token and calls /mcp', async () => {
+  const py = process.env.IDJAG_PYTHON ?? 'python3'
+  calledMcp(await driver(py, [join(HERE, '..', 'clients', 'idjag_session.py'), resource]))
   record('python', 'python: idjag.Session gets a token and calls /mcp')
 })
 
 test('rust: idjag::Session (the crate) gets a token and calls /mcp', async () => {
   assert.ok(process.env.IDJAG_RUST_SESSION, 'IDJAG_RUST_SESSION: core/examples/session_token.rs (test.sh builds it)')
-  const out = execFileSync(process.env.IDJAG_RUST_SESSION, [resource], {
-    input: JSON.stringify(await sessionConfig()),
-    encoding: 'utf8',
-    timeout: 30000,
-  })
-  const r = JSON.parse(out)
-  assert.equal(r.status, 200)
-  assert.deepEqual(r.body, { sub: 'alice', client_id: CLIENT.client_id, scope: null })
-  assert.equal(r.authorization_server, issuer)
+  calledMcp(await driver(process.env.IDJAG_RUST_SESSION, [resource]))
   record('rust', 'rust: idjag::Session (the crate) gets a token and calls /mcp')
 })
 
 test('cli: idjag token gets a token that /mcp accepts', async () => {
   assert.ok(process.env.IDJAG_CLI, 'IDJAG_CLI: the idjag binary (test.sh builds it)')
-  const out = execFileSync(process.env.IDJAG_CLI, ['token', '--server', resource, '--config', '-', '--json'], {
-    input: JSON.stringify(await sessionConfig()),
-    encoding: 'utf8',
-    timeout: 30000,
-  })
-  const t = JSON.parse(out)
+  const t = await driver(process.env.IDJAG_CLI, ['token', '--server', resource, '--config', '-', '--json'])
   const [status, who] = await callMcp(t.access_token)
   assert.equal(status, 200)
   assert.equal(who.sub, 'alice')
@@ -176,12 +172,7 @@ test('cli: idjag token gets a token that /mcp accepts', async () => {
 
 test('c: libidjag idjag_session_access_token gets a token that /mcp accepts', async () => {
   assert.ok(process.env.IDJAG_C_SESSION, 'IDJAG_C_SESSION: examples/clients/idjag_session.c (test.sh builds it)')
-  const out = execFileSync(process.env.IDJAG_C_SESSION, [resource], {
-    input: JSON.stringify(await sessionConfig()),
-    encoding: 'utf8',
-    timeout: 30000,
-  })
-  const t = JSON.parse(out)
+  const t = await driver(process.env.IDJAG_C_SESSION, [resource])
   assert.equal(t.authorization_server, issuer)
   const [status, who] = await callMcp(t.access_token)
   assert.equal(status, 200)

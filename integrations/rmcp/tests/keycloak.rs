@@ -24,14 +24,10 @@ mod common;
 
 use idjag_testkit::{Options, TestKit};
 use oauth2::ClientSecret;
-use rmcp::model::CallToolRequestParams;
 use rmcp::transport::auth::default_oauth_http_client;
 use rmcp::transport::auth::enterprise::{
     EmaAuthorizationServer, EmaClientAuthentication, EmaError, EmaExchangeRequest,
 };
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::ServiceExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a running Keycloak (IDJAG_KEYCLOAK_URL); tests/keycloak/run.sh starts one and runs this"]
@@ -132,19 +128,7 @@ async fn rmcp_enterprise_client_gets_a_keycloak_token_and_calls_a_tool() {
     assert_eq!(claims["iss"], issuer.as_str());
     assert_eq!(claims["azp"], client_id.as_str());
 
-    let transport = StreamableHttpClientTransport::with_client(
-        reqwest::Client::new(),
-        StreamableHttpClientTransportConfig::with_uri(kit.mcp_url())
-            .auth_header(token.access_token.secret().clone()),
-    );
-    let client = ().serve(transport).await.expect("rmcp connects with Keycloak's token");
-    let who = client
-        .call_tool(CallToolRequestParams::new("whoami"))
-        .await
-        .expect("tools/call whoami")
-        .structured_content
-        .expect("structured content");
-    client.cancel().await.expect("close");
+    let who = common::whoami_with_bearer(kit.mcp_url(), token.access_token.secret()).await;
     assert_eq!(who["sub"], "alice");
     assert_eq!(who["client_id"], client_id.as_str());
     common::record(

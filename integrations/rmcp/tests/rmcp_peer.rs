@@ -14,15 +14,11 @@ use std::sync::Arc;
 
 use idjag_testkit::{Endpoint, Fault, Options, TestKit};
 use oauth2::{ClientSecret, RefreshToken};
-use rmcp::model::CallToolRequestParams;
 use rmcp::transport::auth::default_oauth_http_client;
 use rmcp::transport::auth::enterprise::{
     EmaAccessToken, EmaAuthorizationServer, EmaClientAssertion, EmaClientAssertionProvider,
     EmaClientAuthentication, EmaError, EmaExchangeRequest, EmaExchangeStage,
 };
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::ServiceExt;
 use serde_json::{json, Value};
 
 const FILE: &str = "integrations/rmcp/tests/rmcp_peer.rs";
@@ -76,20 +72,7 @@ async fn exchange(request: EmaExchangeRequest<'_>) -> Result<EmaAccessToken, Ema
 /// `whoami` on the kit's MCP server through rmcp's streamable HTTP client with a static
 /// bearer token (rmcp's `auth_header`).
 async fn whoami(kit: &TestKit, token: &EmaAccessToken) -> Value {
-    let transport = StreamableHttpClientTransport::with_client(
-        reqwest::Client::new(),
-        StreamableHttpClientTransportConfig::with_uri(kit.mcp_url())
-            .auth_header(token.access_token.secret().clone()),
-    );
-    let client = ().serve(transport).await.expect("rmcp connects with the token");
-    let who = client
-        .call_tool(CallToolRequestParams::new("whoami"))
-        .await
-        .expect("tools/call whoami")
-        .structured_content
-        .expect("structured content");
-    client.cancel().await.expect("close");
-    who
+    common::whoami_with_bearer(kit.mcp_url(), token.access_token.secret()).await
 }
 
 fn scopes(list: &[&str]) -> HashSet<String> {

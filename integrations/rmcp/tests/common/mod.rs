@@ -38,3 +38,25 @@ pub fn mcp_statuses(kit: &TestKit) -> Vec<u16> {
         .map(|r| r.status)
         .collect()
 }
+
+/// `whoami` on `mcp_url` through rmcp's streamable HTTP client with a static bearer token
+/// (rmcp's `auth_header`, as a user of rmcp's enterprise client sends the token it got).
+pub async fn whoami_with_bearer(mcp_url: &str, bearer: &str) -> Value {
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::ServiceExt;
+    let transport = StreamableHttpClientTransport::with_client(
+        reqwest::Client::new(),
+        StreamableHttpClientTransportConfig::with_uri(mcp_url).auth_header(bearer.to_string()),
+    );
+    let client = ().serve(transport).await.expect("rmcp connects with the token");
+    let who = client
+        .call_tool(CallToolRequestParams::new("whoami"))
+        .await
+        .expect("tools/call whoami")
+        .structured_content
+        .expect("structured content");
+    client.cancel().await.expect("close");
+    who
+}
